@@ -1,0 +1,31 @@
+EXTENSION = secrets_store
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+
+MODULE_big = secrets_store
+OBJS = \
+	src/catalog.o \
+	src/lookup.o \
+	src/permissions.o \
+	src/principal.o \
+	src/secrets_store.o
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# pg_regress: sql/<test>.sql against expected/<test>.out
+REGRESS = setup matrix visibility validation catalog plans
+REGRESS_OPTS = --load-extension=pgtap
+
+# isolation tests: specs/<test>.spec against expected/<test>.out
+ISOLATION = revoke
+
+PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
+SHLIB_LINK =
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# pgTAP suite (test/*.sql), run against the installed extension
+.PHONY: prove
+prove:
+	pg_prove --ext .sql -r test/

@@ -1,0 +1,99 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Where our tables and indexes are.
+ *
+ * The C code reads a few of the extension's own tables directly (through
+ * their indexes, below the rewriter), so that computing a principal's rights
+ * never recurses into the row-level-security policies that call it.  The
+ * relation OIDs are looked up by name once and remembered until a relcache
+ * invalidation says one of them (or everything) changed, which covers DROP
+ * EXTENSION followed by CREATE EXTENSION in the same backend.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
+
+#include "secrets_store.h"
+
+static const char *const relation_names[SS_NUM_RELATIONS] = {
+	[SS_REL_ACCOUNTS] = "accounts",
+	[SS_REL_MEMBERS] = "members",
+	[SS_REL_ROLE_ASSIGNMENTS] = "role_assignments",
+	[SS_REL_ROLE_ACTIONS] = "role_actions",
+	[SS_REL_PERMISSION_GROUP_ACTIONS] = "permission_group_actions",
+	[SS_REL_ACCOUNT_LIMITS] = "account_limits",
+	[SS_REL_STORES] = "stores",
+	[SS_REL_SECRETS] = "secrets",
+	[SS_REL_WORKER_BINDINGS] = "worker_bindings",
+	[SS_REL_AI_GATEWAY_ASSOCIATIONS] = "ai_gateway_associations",
+};
+
+static Oid	relation_oids[SS_NUM_RELATIONS];
+
+static Oid
+schema_oid(void)
+{
+	Oid			nspid = get_namespace_oid(SS_SCHEMA_NAME, true);
+
+	if (!OidIsValid(nspid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("schema \"%s\" does not exist", SS_SCHEMA_NAME),
+				 errhint("Run CREATE EXTENSION secrets_store.")));
+	return nspid;
+}
+
+static Oid
+lookup_relation(const char *name)
+{
+	Oid			relid = get_relname_relid(name, schema_oid());
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s.%s\" does not exist", SS_SCHEMA_NAME, name),
+				 errhint("The secrets_store extension is not installed correctly; reinstall it.")));
+	return relid;
+}
+
+/*
+ * OID of one of the extension's tables.
+ */
+Oid
+ss_relation_oid(SsRelation rel)
+{
+	Assert(rel >= 0 && rel < SS_NUM_RELATIONS);
+	if (!OidIsValid(relation_oids[rel]))
+		relation_oids[rel] = lookup_relation(relation_names[rel]);
+	return relation_oids[rel];
+}
+
+/*
+ * OID of one of the extension's indexes.  Index names are fixed in the
+ * install script; callers use them rarely enough (once per cache rebuild or
+ * per lookup function call) that a name lookup is cheap next to the scan.
+ */
+Oid
+ss_index_oid(const char *index_name)
+{
+	return lookup_relation(index_name);
+}
+
+bool
+ss_is_own_relation(Oid relid)
+{
+	for (int i = 0; i < SS_NUM_RELATIONS; i++)
+		if (relation_oids[i] == relid)
+			return true;
+	return false;
+}
+
+void
+ss_catalog_reset(void)
+{
+	memset(relation_oids, 0, sizeof(relation_oids));
+}

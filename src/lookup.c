@@ -1,0 +1,270 @@
+/*-------------------------------------------------------------------------
+ *
+ * lookup.c
+ *	  Reads that must not depend on what the principal may see.
+ *
+ * Some checks need facts the principal's row-level security would hide: the
+ * account a store belongs to when the caller may bind to it but not read it,
+ * whether a secret of that name carries the workers scope, how many secrets
+ * an account really holds for its quota.  These functions read the tables
+ * through their indexes, below row-level security, and answer only about an
+ * account in which the principal holds some right (or for a database
+ * administrator or operator); for any other account they answer exactly as
+ * for one that does not exist.  They therefore reveal nothing across
+ * accounts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "parser/parse_relation.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "secrets_store.h"
+
+PG_FUNCTION_INFO_V1(ss_account_of);
+PG_FUNCTION_INFO_V1(ss_secret_scopes);
+PG_FUNCTION_INFO_V1(ss_secret_scopes_by_id);
+PG_FUNCTION_INFO_V1(ss_usage);
+
+#define DEFAULT_MAX_STORES		1
+#define DEFAULT_MAX_SECRETS		100
+#define DEFAULT_MAX_VALUE_BYTES	65536
+
+/* Up to three equality keys on uuid or text columns, by column name */
+typedef struct LookupKey
+{
+	const char *column;
+	Oid			eq_proc;
+	Datum		value;
+} LookupKey;
+
+/*
+ * Find the single row of rel matching keys through the named index and
+ * return copies of the wanted columns.  Returns false if there is none.
+ */
+static bool
+lookup_row(SsRelation relation, const char *index_name,
+		   const LookupKey *keys, int nkeys,
+		   const char *const *columns, Datum *values, bool *nulls, int ncolumns)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData scankeys[3];
+	HeapTuple	tuple;
+	Snapshot	snapshot;
+	bool		found = false;
+
+	Assert(nkeys <= 3);
+	rel = table_open(ss_relation_oid(relation), AccessShareLock);
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyInit(&scankeys[i], attnameAttNum(rel, keys[i].column, false),
+					BTEqualStrategyNumber, keys[i].eq_proc, keys[i].value);
+
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, ss_index_oid(index_name), true, snapshot,
+							  nkeys, scankeys);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		for (int i = 0; i < ncolumns; i++)
+		{
+			AttrNumber	att = attnameAttNum(rel, columns[i], false);
+			Form_pg_attribute attr = TupleDescAttr(desc, att - 1);
+			Datum		value = heap_getattr(tuple, att, desc, &nulls[i]);
+
+			values[i] = nulls[i] ? (Datum) 0 :
+				datumCopy(value, attr->attbyval, attr->attlen);
+		}
+		found = true;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Number of rows of rel with the given account_id, through an index on it */
+static int64
+count_for_account(SsRelation relation, const char *index_name,
+				  const pg_uuid_t *account_id)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	Snapshot	snapshot;
+	int64		count = 0;
+
+	rel = table_open(ss_relation_oid(relation), AccessShareLock);
+	ScanKeyInit(&key, attnameAttNum(rel, "account_id", false),
+				BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(account_id));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, ss_index_oid(index_name), true, snapshot, 1, &key);
+	while (HeapTupleIsValid(systable_getnext(scan)))
+		count++;
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return count;
+}
+
+/* May the current principal learn facts about this account? */
+static bool
+may_look_into(const pg_uuid_t *account_id)
+{
+	return ss_is_database_administrator() ||
+		ss_actions_in_account(account_id) != 0;
+}
+
+/*
+ * account_of(relation regclass, id uuid) -> uuid
+ *
+ * The account of a store, secret, binding or association, if the principal
+ * holds any right in that account; NULL otherwise (absent and foreign look
+ * the same).
+ */
+Datum
+ss_account_of(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	pg_uuid_t  *id = PG_GETARG_UUID_P(1);
+	static const SsRelation allowed[] = {
+		SS_REL_STORES, SS_REL_SECRETS, SS_REL_WORKER_BINDINGS,
+		SS_REL_AI_GATEWAY_ASSOCIATIONS
+	};
+	static const char *const columns[] = {"account_id"};
+	SsRelation	relation = SS_NUM_RELATIONS;
+	LookupKey	key = {"id", F_UUID_EQ, UUIDPGetDatum(id)};
+	Datum		account;
+	bool		isnull;
+	char	   *index_name;
+
+	for (size_t i = 0; i < lengthof(allowed); i++)
+		if (ss_relation_oid(allowed[i]) == relid)
+			relation = allowed[i];
+	if (relation == SS_NUM_RELATIONS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("account_of() does not support relation \"%s\"",
+						get_rel_name(relid)),
+				 errhint("Use stores, secrets, worker_bindings or ai_gateway_associations.")));
+
+	index_name = psprintf("%s_id_idx", get_rel_name(relid));
+	if (!lookup_row(relation, index_name, &key, 1, columns, &account, &isnull, 1) ||
+		isnull || !may_look_into(DatumGetUUIDP(account)))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(account);
+}
+
+/*
+ * secret_scopes(account_id uuid, store_id uuid, name text) -> scope[]
+ *
+ * The scopes of the named secret, or NULL if there is no such secret in an
+ * account the principal belongs to.  Worker bindings resolve secrets by
+ * name; a principal that may bind need not be able to read secrets.
+ */
+Datum
+ss_secret_scopes(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *account_id = PG_GETARG_UUID_P(0);
+	LookupKey	keys[3] = {
+		{"account_id", F_UUID_EQ, PG_GETARG_DATUM(0)},
+		{"store_id", F_UUID_EQ, PG_GETARG_DATUM(1)},
+		{"name", F_TEXTEQ, PG_GETARG_DATUM(2)},
+	};
+	static const char *const columns[] = {"scopes"};
+	Datum		scopes;
+	bool		isnull;
+
+	if (!may_look_into(account_id) ||
+		!lookup_row(SS_REL_SECRETS, "secrets_account_id_store_id_name_key",
+					keys, 3, columns, &scopes, &isnull, 1) ||
+		isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(scopes);
+}
+
+/*
+ * secret_scopes_by_id(account_id uuid, secret_id uuid) -> scope[]
+ */
+Datum
+ss_secret_scopes_by_id(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *account_id = PG_GETARG_UUID_P(0);
+	LookupKey	keys[2] = {
+		{"account_id", F_UUID_EQ, PG_GETARG_DATUM(0)},
+		{"id", F_UUID_EQ, PG_GETARG_DATUM(1)},
+	};
+	static const char *const columns[] = {"scopes"};
+	Datum		scopes;
+	bool		isnull;
+
+	if (!may_look_into(account_id) ||
+		!lookup_row(SS_REL_SECRETS, "secrets_pkey", keys, 2, columns,
+					&scopes, &isnull, 1) ||
+		isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(scopes);
+}
+
+/*
+ * usage(account_id uuid) -> (secrets_quota, secrets_usage, stores_quota,
+ *							  stores_usage, max_value_bytes)
+ *
+ * The limits of an account (account_limits, or the defaults if it has no
+ * row) and what it really uses, counted below row-level security.
+ */
+Datum
+ss_usage(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *account_id = PG_GETARG_UUID_P(0);
+	LookupKey	key = {"account_id", F_UUID_EQ, PG_GETARG_DATUM(0)};
+	static const char *const columns[] = {"max_secrets", "max_stores", "max_value_bytes"};
+	Datum		limits[3];
+	bool		limit_nulls[3];
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	if (!may_look_into(account_id) && !ss_is_operator())
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("account %s not found",
+						DatumGetCString(DirectFunctionCall1(uuid_out,
+															PG_GETARG_DATUM(0))))));
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
+	desc = BlessTupleDesc(desc);
+
+	if (!lookup_row(SS_REL_ACCOUNT_LIMITS, "account_limits_pkey", &key, 1,
+					columns, limits, limit_nulls, 3))
+	{
+		limits[0] = Int32GetDatum(DEFAULT_MAX_SECRETS);
+		limits[1] = Int32GetDatum(DEFAULT_MAX_STORES);
+		limits[2] = Int32GetDatum(DEFAULT_MAX_VALUE_BYTES);
+	}
+	values[0] = limits[0];
+	values[1] = Int32GetDatum((int32) count_for_account(SS_REL_SECRETS,
+														"secrets_pkey", account_id));
+	values[2] = limits[1];
+	values[3] = Int32GetDatum((int32) count_for_account(SS_REL_STORES,
+														"stores_pkey", account_id));
+	values[4] = limits[2];
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
