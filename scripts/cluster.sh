@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Start (or stop) a throwaway PostgreSQL 15 cluster for the demo and the tests.
+#
+#   scripts/cluster.sh start   # initdb if needed, start, print connection settings
+#   scripts/cluster.sh stop    # stop it
+#   scripts/cluster.sh env     # print the settings to eval in a shell
+#
+# The cluster lives in $SECRETS_STORE_CLUSTER (default /tmp/secrets_store_cluster),
+# listens only on a Unix socket in that directory, port $SECRETS_STORE_PORT
+# (default 54329), and trusts local connections: it is for testing only.
+# initdb refuses to run as root, so as root the cluster runs as "postgres".
+set -euo pipefail
+
+CLUSTER=${SECRETS_STORE_CLUSTER:-/tmp/secrets_store_cluster}
+PORT=${SECRETS_STORE_PORT:-54329}
+PGBIN=$(pg_config --bindir)
+
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+print_env() {
+    echo "export PGHOST=$CLUSTER PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres"
+}
+
+case "${1:-start}" in
+start)
+    if [ ! -f "$CLUSTER/data/PG_VERSION" ]; then
+        mkdir -p "$CLUSTER"
+        [ "$(id -u)" = 0 ] && chown postgres: "$CLUSTER"
+        as_owner "$PGBIN/initdb" -D "$CLUSTER/data" -U postgres --auth=trust \
+            --encoding=UTF8 --locale=C.UTF-8 >"$CLUSTER/initdb.log"
+        cat >>"$CLUSTER/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$CLUSTER'
+port = $PORT
+shared_preload_libraries = ''
+log_min_messages = warning
+log_line_prefix = '%m [%p] %q%u@%d '
+fsync = off
+CONF
+    fi
+    if ! as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" status >/dev/null 2>&1; then
+        as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -l "$CLUSTER/server.log" -w start >/dev/null
+    fi
+    print_env
+    ;;
+stop)
+    if [ -f "$CLUSTER/data/PG_VERSION" ]; then
+        as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -m fast stop >/dev/null 2>&1 || true
+    fi
+    ;;
+env)
+    print_env
+    ;;
+*)
+    echo "usage: $0 start|stop|env" >&2
+    exit 2
+    ;;
+esac
