@@ -1,0 +1,74 @@
+-- The secrets_store demo: the people of test/fixtures/people.sql attempt
+-- every action of the permission matrix, in their own account (Acme) and in
+-- another one (Globex), each attempt rolled back.  Cells: Y = allowed, or the
+-- SQLSTATE of the refusal (42501 lacks the action, P0002 cannot see it).
+\pset footer off
+\pset null '-'
+
+CREATE TEMP TABLE observed AS SELECT * FROM ss_test.observe();
+
+\echo
+\echo '== Observed in their own account (Acme): attempts through the function API'
+SELECT o.action, o.label,
+       CASE o.outcome WHEN 'allowed' THEN 'Y' ELSE o.outcome END
+       || CASE WHEN o.outcome <> e.outcome
+               THEN ' (expected ' || e.outcome || ')' ELSE '' END AS cell,
+       o.person_ord
+FROM observed o JOIN ss_test.expected e USING (db_role, action, prefix)
+WHERE o.prefix = 'acme'
+ORDER BY o.action_ord
+\crosstabview action label cell person_ord
+
+\echo '== Expected (DESIGN.md section 3; P0002 where the person holds no role)'
+SELECT e.action, e.label,
+       CASE e.outcome WHEN 'allowed' THEN 'Y' ELSE e.outcome END AS cell,
+       e.person_ord
+FROM ss_test.expected e
+WHERE e.prefix = 'acme'
+ORDER BY e.action_ord
+\crosstabview action label cell person_ord
+
+\echo '== Observed in another account (Globex): nobody from Acme can see it'
+SELECT o.action, o.label,
+       CASE o.outcome WHEN 'allowed' THEN 'Y' ELSE o.outcome END
+       || CASE WHEN o.outcome <> e.outcome
+               THEN ' (expected ' || e.outcome || ')' ELSE '' END AS cell,
+       o.person_ord
+FROM observed o JOIN ss_test.expected e USING (db_role, action, prefix)
+WHERE o.prefix = 'globex'
+ORDER BY o.action_ord
+\crosstabview action label cell person_ord
+
+\echo '== What a refusal looks like'
+SELECT outcome AS sqlstate, message, hint FROM observed
+WHERE (db_role, action, prefix) IN (('ss_dave', 'secret.create', 'acme'),
+                                    ('ss_bob', 'binding.create', 'acme'),
+                                    ('ss_alice', 'secret.edit', 'globex'))
+ORDER BY db_role;
+
+\echo '== What each person sees of the secrets table (row-level security)'
+CREATE TEMP TABLE seen (db_role name, secrets bigint, stores bigint, bindings bigint);
+GRANT INSERT ON seen TO PUBLIC;
+DO $$
+DECLARE p record;
+BEGIN
+    FOR p IN SELECT db_role FROM ss_test.people ORDER BY ord LOOP
+        EXECUTE format('SET LOCAL ROLE %I', p.db_role);
+        INSERT INTO seen SELECT p.db_role,
+            (SELECT count(*) FROM secrets_store.secrets),
+            (SELECT count(*) FROM secrets_store.stores),
+            (SELECT count(*) FROM secrets_store.worker_bindings);
+        RESET ROLE;
+    END LOOP;
+END
+$$;
+SELECT p.label AS person, s.secrets, s.stores, s.bindings
+FROM seen s JOIN ss_test.people p USING (db_role) ORDER BY p.ord;
+
+\echo '== Summary'
+SELECT count(*) FILTER (WHERE o.outcome = e.outcome) AS cells_as_designed,
+       count(*) AS cells,
+       CASE WHEN bool_and(o.outcome = e.outcome)
+            THEN 'observed matrix equals DESIGN.md section 3'
+            ELSE 'MISMATCH: see cells marked "expected"' END AS verdict
+FROM observed o JOIN ss_test.expected e USING (db_role, action, prefix);
