@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Quick start 2: set up, then run every test against the throwaway cluster:
+# pg_regress (sql/ + expected/), isolation (specs/ + expected/) and pgTAP
+# (test/*.sql, with pg_prove).  Ends with one summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+passed=0
+failed=0
+log=$(mktemp)
+
+echo "== pg_regress and isolation tests"
+if make -s PG_CONFIG="$PG_CONFIG" installcheck >"$log" 2>&1; then :; else
+    [ -f regression.diffs ] && cat regression.diffs
+    [ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
+fi
+grep -E '^(test|ok|not ok) ' "$log" || true
+passed=$((passed + $(grep -Ec '^(test|ok) .* ok ' "$log" || true)))
+failed=$((failed + $(grep -Ec '^(test|not ok) .*(FAILED|failed)' "$log" || true)))
+if ! grep -q 'tests passed' "$log"; then
+    tail -20 "$log"
+    failed=$((failed + 1))
+fi
+
+echo "== pgTAP tests"
+DB=secrets_store_test
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION secrets_store"
+psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f test/fixtures/people.sql >/dev/null
+if pg_prove -d "$DB" test/*.sql >"$log" 2>&1; then :; fi
+cat "$log"
+tap_total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log")
+tap_failed=$(sed -n 's/.*Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+tap_failed=${tap_failed:-0}
+if ! grep -q '^Result: PASS' "$log"; then
+    # a file that died counts at least once
+    [ "$tap_failed" -gt 0 ] || tap_failed=1
+fi
+passed=$((passed + ${tap_total:-0} - tap_failed))
+failed=$((failed + tap_failed))
+rm -f "$log"
+
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
