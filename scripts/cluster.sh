@@ -2,6 +2,7 @@
 # Start (or stop) a throwaway PostgreSQL 15 cluster for the demo and the tests.
 #
 #   scripts/cluster.sh start   # initdb if needed, start, print connection settings
+#   scripts/cluster.sh fresh   # stop, remove, initdb and start anew
 #   scripts/cluster.sh stop    # stop it
 #   scripts/cluster.sh env     # print the settings to eval in a shell
 #
@@ -27,7 +28,20 @@ print_env() {
     echo "export PGHOST=$CLUSTER PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres"
 }
 
-case "${1:-start}" in
+stop_cluster() {
+    if [ -f "$CLUSTER/data/PG_VERSION" ]; then
+        as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -m fast stop >/dev/null 2>&1 || true
+    fi
+}
+
+action=${1:-start}
+if [ "$action" = fresh ]; then
+    stop_cluster
+    rm -rf "$CLUSTER"
+    action=start
+fi
+
+case "$action" in
 start)
     if [ ! -f "$CLUSTER/data/PG_VERSION" ]; then
         mkdir -p "$CLUSTER"
@@ -50,15 +64,13 @@ CONF
     print_env
     ;;
 stop)
-    if [ -f "$CLUSTER/data/PG_VERSION" ]; then
-        as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -m fast stop >/dev/null 2>&1 || true
-    fi
+    stop_cluster
     ;;
 env)
     print_env
     ;;
 *)
-    echo "usage: $0 start|stop|env" >&2
+    echo "usage: $0 start|fresh|stop|env" >&2
     exit 2
     ;;
 esac

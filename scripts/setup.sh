@@ -10,6 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+export SECRETS_STORE_CLUSTER=${SECRETS_STORE_CLUSTER:-/tmp/secrets_store_cluster}
 export PG_CONFIG
 
 need=()
@@ -31,6 +32,6 @@ echo "== building and installing secrets_store"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null
 $SUDO make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 
-echo "== starting the throwaway cluster"
-eval "$(scripts/cluster.sh start)"
+echo "== starting the throwaway cluster ($SECRETS_STORE_CLUSTER)"
+eval "$(scripts/cluster.sh "${CLUSTER_MODE:-start}")"
 export PGHOST PGPORT PGUSER PGDATABASE

@@ -4,6 +4,10 @@
 # (test/*.sql, with pg_prove).  Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the tests get a cluster of their own, new every run
+export SECRETS_STORE_CLUSTER=${SECRETS_STORE_TEST_CLUSTER:-/tmp/secrets_store_test_cluster}
+export SECRETS_STORE_PORT=${SECRETS_STORE_TEST_PORT:-54330}
+CLUSTER_MODE=fresh
 source scripts/setup.sh
 
 passed=0

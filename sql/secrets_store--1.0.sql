@@ -347,8 +347,10 @@ CREATE TABLE @extschema@.secrets (
     modified_by uuid,
     CONSTRAINT secrets_pkey PRIMARY KEY (account_id, id),
     CONSTRAINT secrets_account_id_store_id_name_key UNIQUE (account_id, store_id, name),
+    CONSTRAINT secrets_account_fkey FOREIGN KEY (account_id)
+        REFERENCES @extschema@.accounts (id) ON DELETE CASCADE,
     CONSTRAINT secrets_store_fkey FOREIGN KEY (account_id, store_id)
-        REFERENCES @extschema@.stores (account_id, id),
+        REFERENCES @extschema@.stores (account_id, id) ON DELETE CASCADE,
     CONSTRAINT secrets_status_check CHECK (status IN ('pending', 'active', 'deleted')),
     CONSTRAINT secrets_value_never_stored CHECK (value IS NULL)
 );
@@ -400,11 +402,19 @@ ALTER TABLE @extschema@.role_actions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.role_actions FORCE ROW LEVEL SECURITY;
 CREATE POLICY role_actions_select ON @extschema@.role_actions
     FOR SELECT USING (true);
+-- the matrix is changed by superusers only (who bypass these)
+CREATE POLICY role_actions_insert ON @extschema@.role_actions FOR INSERT WITH CHECK (false);
+CREATE POLICY role_actions_update ON @extschema@.role_actions FOR UPDATE USING (false) WITH CHECK (false);
+CREATE POLICY role_actions_delete ON @extschema@.role_actions FOR DELETE USING (false);
 
 ALTER TABLE @extschema@.permission_group_actions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.permission_group_actions FORCE ROW LEVEL SECURITY;
 CREATE POLICY permission_group_actions_select ON @extschema@.permission_group_actions
     FOR SELECT USING (true);
+-- the matrix is changed by superusers only (who bypass these)
+CREATE POLICY permission_group_actions_insert ON @extschema@.permission_group_actions FOR INSERT WITH CHECK (false);
+CREATE POLICY permission_group_actions_update ON @extschema@.permission_group_actions FOR UPDATE USING (false) WITH CHECK (false);
+CREATE POLICY permission_group_actions_delete ON @extschema@.permission_group_actions FOR DELETE USING (false);
 
 ALTER TABLE @extschema@.accounts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.accounts FORCE ROW LEVEL SECURITY;
@@ -690,6 +700,10 @@ AS $$
 DECLARE
     n integer;
 BEGIN
+    -- a cascade from deleting the account (operators only) empties everything
+    IF pg_trigger_depth() > 1 THEN
+        RETURN OLD;
+    END IF;
     SELECT count(*) INTO n FROM secrets_store.secrets
      WHERE account_id = OLD.account_id AND store_id = OLD.id;
     IF n > 0 THEN
@@ -793,7 +807,7 @@ DECLARE
     n_bindings integer;
     n_associations integer;
 BEGIN
-    IF current_setting('secrets_store.force_delete')::boolean THEN
+    IF coalesce(current_setting('secrets_store.force_delete', true), 'off')::boolean OR pg_trigger_depth() > 1 THEN
         RETURN OLD;
     END IF;
     SELECT count(*) INTO n_bindings FROM secrets_store.worker_bindings
@@ -907,7 +921,7 @@ CREATE TRIGGER ai_gateway_associations_before_write
 -------------------------------------------------------------------------------
 CREATE FUNCTION @extschema@.not_found(kind text, id anyelement)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -1044,7 +1058,7 @@ BEGIN
     PERFORM secrets_store.require_action(acct, 'store.delete');
     IF force THEN
         PERFORM secrets_store.require_action(acct, 'secret.delete');
-        previous := current_setting('secrets_store.force_delete');
+        previous := coalesce(current_setting('secrets_store.force_delete', true), 'off');
         PERFORM set_config('secrets_store.force_delete', 'on', true);
         DELETE FROM secrets_store.secrets s
          WHERE s.account_id = acct AND s.store_id = delete_store.store_id;
@@ -1140,7 +1154,7 @@ BEGIN
         PERFORM secrets_store.not_found('secret', delete_secret.secret_id);
     END IF;
     PERFORM secrets_store.require_action(acct, 'secret.delete');
-    previous := current_setting('secrets_store.force_delete');
+    previous := coalesce(current_setting('secrets_store.force_delete', true), 'off');
     IF force THEN
         PERFORM set_config('secrets_store.force_delete', 'on', true);
     END IF;

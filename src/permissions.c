@@ -477,30 +477,53 @@ ss_is_operator(void)
 	return OidIsValid(operator_role) && has_privs_of_role(userid, operator_role);
 }
 
+typedef struct GrantorLabel
+{
+	float4		sort_order;
+	char	   *label;
+} GrantorLabel;
+
+static int
+grantor_label_cmp(const void *a, const void *b)
+{
+	float4		x = ((const GrantorLabel *) a)->sort_order;
+	float4		y = ((const GrantorLabel *) b)->sort_order;
+
+	return (x > y) - (x < y);
+}
+
 /*
- * Names of the roles and permission groups that grant an action, for hints:
- * "super_administrator, secrets_store_admin".
+ * Names of the roles and permission groups that grant an action, in the
+ * order of their enum, for hints: "super_administrator, secrets_store_admin".
  */
 static char *
 grantor_names(const GrantorMask *masks, int n, int action)
 {
 	StringInfoData names;
+	GrantorLabel *labels = palloc(Max(n, 1) * sizeof(GrantorLabel));
 	int			count = 0;
 
-	initStringInfo(&names);
 	for (int i = 0; i < n; i++)
 	{
 		HeapTuple	tup;
+		Form_pg_enum en;
 
 		if (!(masks[i].actions & ACTION_BIT(action)))
 			continue;
 		tup = SearchSysCache1(ENUMOID, ObjectIdGetDatum(masks[i].grantor));
 		if (!HeapTupleIsValid(tup))
 			continue;
-		appendStringInfo(&names, "%s%s", count++ > 0 ? ", " : "",
-						 NameStr(((Form_pg_enum) GETSTRUCT(tup))->enumlabel));
+		en = (Form_pg_enum) GETSTRUCT(tup);
+		labels[count].sort_order = en->enumsortorder;
+		labels[count].label = pstrdup(NameStr(en->enumlabel));
+		count++;
 		ReleaseSysCache(tup);
 	}
+	qsort(labels, count, sizeof(GrantorLabel), grantor_label_cmp);
+
+	initStringInfo(&names);
+	for (int i = 0; i < count; i++)
+		appendStringInfo(&names, "%s%s", i > 0 ? ", " : "", labels[i].label);
 	if (count == 0)
 		appendStringInfoString(&names, "none");
 	return names.data;
