@@ -14,18 +14,23 @@ passed=0
 failed=0
 log=$(mktemp)
 
-echo "== pg_regress and isolation tests"
-if make -s PG_CONFIG="$PG_CONFIG" installcheck >"$log" 2>&1; then :; else
-    [ -f regression.diffs ] && cat regression.diffs
-    [ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
-fi
-grep -E '^(test|ok|not ok) ' "$log" || true
-passed=$((passed + $(grep -Ec '^(test|ok) .* ok ' "$log" || true)))
-failed=$((failed + $(grep -Ec '^(test|not ok) .*(FAILED|failed)' "$log" || true)))
-if ! grep -q 'tests passed' "$log"; then
-    tail -20 "$log"
-    failed=$((failed + 1))
-fi
+# run_suite NAME MAKE-ARGS...: one pg_regress-style suite, counted per test
+run_suite() {
+    local name=$1 diffs=$2
+    shift 2
+    echo "== $name"
+    if make -s PG_CONFIG="$PG_CONFIG" installcheck "$@" >"$log" 2>&1; then :; else
+        [ -f "$diffs" ] && cat "$diffs"
+    fi
+    grep -E '^(test|ok|not ok) ' "$log" || true
+    passed=$((passed + $(grep -Ec '^(test|ok) .* ok ' "$log" || true)))
+    failed=$((failed + $(grep -Ec '^(test|not ok) .*(FAILED|failed)' "$log" || true)))
+    if ! grep -q 'tests passed' "$log"; then
+        grep -q 'tests failed' "$log" || { tail -20 "$log"; failed=$((failed + 1)); }
+    fi
+}
+run_suite "pg_regress tests" regression.diffs ISOLATION=
+run_suite "isolation tests" output_iso/regression.diffs REGRESS=
 
 echo "== pgTAP tests"
 DB=secrets_store_test
