@@ -7,7 +7,8 @@ OBJS = \
 	src/lookup.o \
 	src/permissions.o \
 	src/principal.o \
-	src/secrets_store.o
+	src/secrets_store.o \
+	src/tokens.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

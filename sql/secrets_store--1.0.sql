@@ -390,6 +390,40 @@ CREATE INDEX ai_gateway_associations_id_idx ON @extschema@.ai_gateway_associatio
 CREATE INDEX ai_gateway_associations_secret_idx
     ON @extschema@.ai_gateway_associations (account_id, secret_id);
 
+-------------------------------------------------------------------------------
+-- API tokens.  The metadata is visible to the token's owner and to those who
+-- manage every token of the account; the SHA-256 of the secret part lives in
+-- api_token_secrets, which nobody but its owner reads (see src/tokens.c).
+-------------------------------------------------------------------------------
+CREATE TABLE @extschema@.api_tokens (
+    id uuid NOT NULL,
+    account_id uuid NOT NULL REFERENCES @extschema@.accounts (id) ON DELETE CASCADE,
+    owner_member_id uuid REFERENCES @extschema@.members (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    permission_groups @extschema@.permission_group[] NOT NULL,
+    status text NOT NULL DEFAULT 'active',
+    not_before timestamptz,
+    expires_at timestamptz,
+    allowed_cidrs cidr[],
+    created_at timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz,
+    CONSTRAINT api_tokens_pkey PRIMARY KEY (account_id, id),
+    CONSTRAINT api_tokens_status_check CHECK (status IN ('active', 'disabled'))
+);
+CREATE INDEX api_tokens_id_idx ON @extschema@.api_tokens (id);
+CREATE INDEX api_tokens_owner_member_id_idx ON @extschema@.api_tokens (owner_member_id);
+
+CREATE TABLE @extschema@.api_token_secrets (
+    account_id uuid NOT NULL,
+    token_id uuid NOT NULL,
+    hash bytea NOT NULL,
+    CONSTRAINT api_token_secrets_pkey PRIMARY KEY (account_id, token_id),
+    CONSTRAINT api_token_secrets_token_fkey FOREIGN KEY (account_id, token_id)
+        REFERENCES @extschema@.api_tokens (account_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE @extschema@.api_token_secrets IS
+    'SHA-256 of each API token''s secret part. No role but the owner may read it.';
+
 COMMENT ON COLUMN @extschema@.secrets.value IS
     'Write-only. Reads always return NULL; values are sealed, never stored in this column.';
 
@@ -516,6 +550,27 @@ CREATE POLICY ai_gateway_associations_update ON @extschema@.ai_gateway_associati
     WITH CHECK (account_id = ANY (@extschema@.accounts_with('association.create')));
 CREATE POLICY ai_gateway_associations_delete ON @extschema@.ai_gateway_associations FOR DELETE
     USING (account_id = ANY (@extschema@.accounts_with('association.delete')));
+
+ALTER TABLE @extschema@.api_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.api_tokens FORCE ROW LEVEL SECURITY;
+CREATE POLICY api_tokens_select ON @extschema@.api_tokens FOR SELECT
+    USING (owner_member_id = @extschema@.current_member_id()
+           OR account_id = ANY (@extschema@.accounts_with('token.manage')));
+-- tokens are issued only by create_api_token(), which checks and writes in C
+CREATE POLICY api_tokens_insert ON @extschema@.api_tokens FOR INSERT
+    WITH CHECK (false);
+CREATE POLICY api_tokens_update ON @extschema@.api_tokens FOR UPDATE
+    USING (owner_member_id = @extschema@.current_member_id()
+           OR account_id = ANY (@extschema@.accounts_with('token.manage')))
+    WITH CHECK (owner_member_id = @extschema@.current_member_id()
+                OR account_id = ANY (@extschema@.accounts_with('token.manage')));
+CREATE POLICY api_tokens_delete ON @extschema@.api_tokens FOR DELETE
+    USING (owner_member_id = @extschema@.current_member_id()
+           OR account_id = ANY (@extschema@.accounts_with('token.manage')));
+
+-- no policy: nobody but the owner (which bypasses with NOFORCE, in C) reads it
+ALTER TABLE @extschema@.api_token_secrets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.api_token_secrets FORCE ROW LEVEL SECURITY;
 
 -------------------------------------------------------------------------------
 -- Triggers: the checks that give direct SQL (ORMs, psql) the same errors as
@@ -913,6 +968,41 @@ CREATE TRIGGER ai_gateway_associations_before_write
     BEFORE INSERT OR UPDATE ON @extschema@.ai_gateway_associations
     FOR EACH ROW EXECUTE FUNCTION @extschema@.ai_gateway_associations_before_write();
 
+CREATE FUNCTION @extschema@.api_tokens_before_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.id <> OLD.id OR NEW.account_id <> OLD.account_id
+       OR NEW.owner_member_id IS DISTINCT FROM OLD.owner_member_id
+       OR NEW.permission_groups <> OLD.permission_groups
+       OR NEW.created_at <> OLD.created_at THEN
+        RAISE EXCEPTION 'the account, owner and permission groups of an API token cannot change'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Create a new token with the groups you need and delete this one.';
+    END IF;
+    IF NEW.name IS NULL OR length(NEW.name) NOT BETWEEN 1 AND 255 OR NEW.name ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'invalid API token name'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A token name is 1 to 255 printable characters.';
+    END IF;
+    IF NEW.status NOT IN ('active', 'disabled') THEN
+        RAISE EXCEPTION 'invalid API token status "%"', NEW.status
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A token is active or disabled.';
+    END IF;
+    IF NEW.not_before IS NOT NULL AND NEW.expires_at IS NOT NULL AND NEW.expires_at <= NEW.not_before THEN
+        RAISE EXCEPTION 'expires_at must be later than not_before'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER api_tokens_before_update
+    BEFORE UPDATE ON @extschema@.api_tokens
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.api_tokens_before_update();
+
 -------------------------------------------------------------------------------
 -- The function API (DESIGN.md section 4).  SECURITY INVOKER wrappers over
 -- the same writes an ORM does, so both meet the same policies and triggers.
@@ -1254,6 +1344,93 @@ END
 $$;
 
 -------------------------------------------------------------------------------
+-- Principals for applications (DESIGN.md section 1): an API token, or a
+-- member an application vouches for.  Both last until the end of the
+-- transaction and must be called inside one.
+-------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.authenticate(token text)
+RETURNS @extschema@.principal
+AS 'MODULE_PATHNAME', 'ss_authenticate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.act_as(member_id uuid)
+RETURNS @extschema@.principal
+AS 'MODULE_PATHNAME', 'ss_act_as'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.create_api_token(account_id uuid, name text,
+    permission_groups @extschema@.permission_group[],
+    expires_at timestamptz DEFAULT NULL, not_before timestamptz DEFAULT NULL,
+    allowed_cidrs cidr[] DEFAULT NULL, account_owned boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ss_create_api_token'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.roll_api_token(token_id uuid)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ss_roll_api_token'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- the token's row as the principal may see it (its own, or every token of
+-- an account where it holds token.manage), or P0002
+CREATE FUNCTION @extschema@.visible_token(token_id uuid)
+RETURNS uuid
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    acct uuid;
+BEGIN
+    IF (secrets_store.whoami()).principal_type = 'token' THEN
+        RAISE EXCEPTION 'permission denied: an API token may not manage API tokens'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'API tokens are managed by members: their own tokens, or every token of the account for a Super Administrator.';
+    END IF;
+    SELECT t.account_id INTO acct FROM secrets_store.api_tokens t WHERE t.id = visible_token.token_id;
+    IF acct IS NULL THEN
+        PERFORM secrets_store.not_found('API token', visible_token.token_id);
+    END IF;
+    RETURN acct;
+END
+$$;
+
+CREATE FUNCTION @extschema@.disable_api_token(token_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE secrets_store.api_tokens t SET status = 'disabled'
+     WHERE t.account_id = secrets_store.visible_token(disable_api_token.token_id)
+       AND t.id = disable_api_token.token_id;
+END
+$$;
+
+CREATE FUNCTION @extschema@.enable_api_token(token_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE secrets_store.api_tokens t SET status = 'active'
+     WHERE t.account_id = secrets_store.visible_token(enable_api_token.token_id)
+       AND t.id = enable_api_token.token_id;
+END
+$$;
+
+CREATE FUNCTION @extschema@.delete_api_token(token_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM secrets_store.api_tokens t
+     WHERE t.account_id = secrets_store.visible_token(delete_api_token.token_id)
+       AND t.id = delete_api_token.token_id;
+END
+$$;
+
+-------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; secrets_store_user is what a login role
 -- needs.  Row-level security decides which rows.
 -------------------------------------------------------------------------------
@@ -1276,6 +1453,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.stores, @extschema@.secrets,
     TO secrets_store_user;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.accounts, @extschema@.members,
     @extschema@.account_limits TO secrets_store_operator;
+GRANT SELECT, DELETE ON @extschema@.api_tokens TO secrets_store_user;
+GRANT UPDATE (name, status, not_before, expires_at, allowed_cidrs)
+    ON @extschema@.api_tokens TO secrets_store_user;
 
 GRANT EXECUTE ON FUNCTION
     @extschema@.whoami(), @extschema@.current_member_id(),
@@ -1305,5 +1485,11 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.bind_worker(uuid, text, text, text), @extschema@.unbind_worker(uuid),
     @extschema@.associate_gateway(uuid, text, text, text),
     @extschema@.dissociate_gateway(uuid),
-    @extschema@.quota(uuid)
+    @extschema@.quota(uuid),
+    @extschema@.authenticate(text), @extschema@.act_as(uuid),
+    @extschema@.create_api_token(uuid, text, @extschema@.permission_group[],
+                                 timestamptz, timestamptz, cidr[], boolean),
+    @extschema@.roll_api_token(uuid), @extschema@.visible_token(uuid),
+    @extschema@.disable_api_token(uuid), @extschema@.enable_api_token(uuid),
+    @extschema@.delete_api_token(uuid)
     TO secrets_store_user;

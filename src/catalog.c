@@ -14,8 +14,12 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "secrets_store.h"
 
@@ -30,6 +34,8 @@ static const char *const relation_names[SS_NUM_RELATIONS] = {
 	[SS_REL_SECRETS] = "secrets",
 	[SS_REL_WORKER_BINDINGS] = "worker_bindings",
 	[SS_REL_AI_GATEWAY_ASSOCIATIONS] = "ai_gateway_associations",
+	[SS_REL_API_TOKENS] = "api_tokens",
+	[SS_REL_API_TOKEN_SECRETS] = "api_token_secrets",
 };
 
 static Oid	relation_oids[SS_NUM_RELATIONS];
@@ -96,4 +102,47 @@ void
 ss_catalog_reset(void)
 {
 	memset(relation_oids, 0, sizeof(relation_oids));
+}
+
+/*
+ * Run one parameterised statement as the owner of one of our tables, with
+ * row-level security not forced: the way referential-integrity triggers write
+ * past policies.  Used only for writes the principal must not make directly
+ * (token hashes, last_used_at), after the caller has checked the principal's
+ * right to cause them.  Returns SPI_processed.
+ */
+int
+ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
+				Oid *argtypes, Datum *values, const char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			owner;
+	Relation	rel;
+	int			rc;
+	volatile uint64 processed = 0;
+
+	rel = table_open(ss_relation_oid(relation), AccessShareLock);
+	owner = rel->rd_rel->relowner;
+	table_close(rel, AccessShareLock);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		if (rc < 0)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+		processed = SPI_processed;
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	return (int) processed;
 }

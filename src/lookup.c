@@ -142,7 +142,7 @@ ss_account_of(PG_FUNCTION_ARGS)
 	pg_uuid_t  *id = PG_GETARG_UUID_P(1);
 	static const SsRelation allowed[] = {
 		SS_REL_STORES, SS_REL_SECRETS, SS_REL_WORKER_BINDINGS,
-		SS_REL_AI_GATEWAY_ASSOCIATIONS
+		SS_REL_AI_GATEWAY_ASSOCIATIONS, SS_REL_API_TOKENS
 	};
 	static const char *const columns[] = {"account_id"};
 	SsRelation	relation = SS_NUM_RELATIONS;
@@ -159,7 +159,7 @@ ss_account_of(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("account_of() does not support relation \"%s\"",
 						get_rel_name(relid)),
-				 errhint("Use stores, secrets, worker_bindings or ai_gateway_associations.")));
+				 errhint("Use stores, secrets, worker_bindings, ai_gateway_associations or api_tokens.")));
 
 	index_name = psprintf("%s_id_idx", get_rel_name(relid));
 	if (!lookup_row(relation, index_name, &key, 1, columns, &account, &isnull, 1) ||

@@ -358,6 +358,42 @@ load_member_rights(const pg_uuid_t *member_id, const GrantorMask *roles,
 	return result;
 }
 
+/*
+ * A token's rights: in its one account, the union of its permission groups'
+ * actions, intersected -- for a token owned by a member -- with the owner's
+ * current actions there, so that no token does more than its owner and
+ * demoting the owner disarms the token.
+ */
+static AccountRights *
+load_token_rights(const Principal *principal, const GrantorMask *roles,
+				  int n_roles, const GrantorMask *groups, int n_groups,
+				  int *count)
+{
+	AccountRights *result = palloc(sizeof(AccountRights));
+	ActionMask	actions = 0;
+
+	for (int i = 0; i < principal->n_token_groups; i++)
+		actions |= grantor_actions(groups, n_groups, principal->token_groups[i]);
+
+	if (principal->has_token_owner)
+	{
+		int			n_owner;
+		AccountRights *owner = load_member_rights(&principal->token_owner_id,
+												  roles, n_roles, &n_owner);
+		ActionMask	owner_actions = 0;
+
+		for (int i = 0; i < n_owner; i++)
+			if (memcmp(&owner[i].account_id, &principal->token_account_id, UUID_LEN) == 0)
+				owner_actions = owner[i].actions;
+		actions &= owner_actions;
+	}
+
+	memcpy(&result->account_id, &principal->token_account_id, sizeof(pg_uuid_t));
+	result->actions = actions;
+	*count = 1;
+	return result;
+}
+
 static bool
 same_principal(const Principal *a, const Principal *b)
 {
@@ -400,7 +436,11 @@ ensure_rights(void)
 		new_roles = load_matrix_table(SS_REL_ROLE_ACTIONS, "role", &new_n_roles);
 		new_groups = load_matrix_table(SS_REL_PERMISSION_GROUP_ACTIONS,
 									   "permission_group", &new_n_groups);
-		if (principal->has_member)
+		if (principal->type == PRINCIPAL_TOKEN)
+			new_rights = load_token_rights(principal, new_roles, new_n_roles,
+										   new_groups, new_n_groups,
+										   &new_n_rights);
+		else if (principal->has_member)
 			new_rights = load_member_rights(&principal->member_id,
 											new_roles, new_n_roles,
 											&new_n_rights);
@@ -449,6 +489,39 @@ ss_actions_in_account(const pg_uuid_t *account_id)
 	memcpy(&key.account_id, account_id, sizeof(pg_uuid_t));
 	found = bsearch(&key, rights, n_rights, sizeof(AccountRights), account_rights_cmp);
 	return found ? found->actions : 0;
+}
+
+/* The actions of one permission group (a pg_enum OID) */
+ActionMask
+ss_group_actions(Oid group)
+{
+	ensure_rights();
+	return grantor_actions(group_masks, n_group_masks, group);
+}
+
+/*
+ * Does every group fit inside the current principal's actions in the
+ * account?  Returns the index of the first group that does not (and the
+ * actions it would add), or -1.
+ */
+int
+ss_token_group_outside(const pg_uuid_t *account_id, const Oid *groups,
+					   int n_groups, ActionMask *missing)
+{
+	ActionMask	held = ss_actions_in_account(account_id);
+
+	for (int i = 0; i < n_groups; i++)
+	{
+		ActionMask	wanted = ss_group_actions(groups[i]);
+
+		if ((wanted & ~held) != 0)
+		{
+			*missing = wanted & ~held;
+			return i;
+		}
+	}
+	*missing = 0;
+	return -1;
 }
 
 /*
@@ -529,12 +602,6 @@ grantor_names(const GrantorMask *masks, int n, int action)
 	return names.data;
 }
 
-static char *
-uuid_string(const pg_uuid_t *id)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id)));
-}
-
 /*
  * Raise the error for a principal without an action, or for an account the
  * principal cannot see at all.  An account in which the principal holds
@@ -552,7 +619,7 @@ ss_require_action(const pg_uuid_t *account_id, int action)
 	if (actions == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("account %s not found", uuid_string(account_id))));
+				 errmsg("account %s not found", ss_uuid_string(account_id))));
 	if (!(actions & ACTION_BIT(action)))
 	{
 		const Principal *principal = ss_current_principal();
@@ -563,7 +630,7 @@ ss_require_action(const pg_uuid_t *account_id, int action)
 				 errmsg("permission denied: %s may not perform \"%s\"",
 						ss_describe_principal(principal), ss_action_names[action]),
 				 errdetail("No role or API token permission of the principal grants \"%s\" in account %s.",
-						   ss_action_names[action], uuid_string(account_id)),
+						   ss_action_names[action], ss_uuid_string(account_id)),
 				 errhint("\"%s\" is granted by the roles: %s; and by the API token permission groups: %s.",
 						 ss_action_names[action],
 						 grantor_names(role_masks, n_role_masks, action),

@@ -42,4 +42,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("secrets_store");
 
 	ss_register_invalidation();
+	ss_register_principal_callbacks();
 }

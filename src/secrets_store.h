@@ -53,6 +53,8 @@ typedef enum SsRelation
 	SS_REL_SECRETS,
 	SS_REL_WORKER_BINDINGS,
 	SS_REL_AI_GATEWAY_ASSOCIATIONS,
+	SS_REL_API_TOKENS,
+	SS_REL_API_TOKEN_SECRETS,
 	SS_NUM_RELATIONS
 } SsRelation;
 
@@ -60,6 +62,8 @@ extern Oid	ss_relation_oid(SsRelation rel);
 extern Oid	ss_index_oid(const char *index_name);
 extern bool ss_is_own_relation(Oid relid);
 extern void ss_catalog_reset(void);
+extern int	ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
+							Oid *argtypes, Datum *values, const char *nulls);
 
 /* ---------------------------------------------------------------------
  * principal.c
@@ -73,21 +77,38 @@ typedef enum PrincipalType
 	PRINCIPAL_TOKEN				/* an API token through authenticate() */
 } PrincipalType;
 
+#define SS_MAX_TOKEN_GROUPS		8
+
 typedef struct Principal
 {
 	PrincipalType type;
-	Oid			userid;			/* database role the principal resolved for */
+	Oid			userid;			/* database role the principal resolved for
+								 * (InvalidOid for transaction principals) */
+	/* the person asking: database-role and delegated principals */
 	bool		has_member;
 	pg_uuid_t	member_id;
+	char	   *member_email;
+	/* an API token: its account, groups and owner */
 	bool		has_token;
 	pg_uuid_t	token_id;
-	char	   *member_email;	/* in the principal cache's context */
+	pg_uuid_t	token_account_id;
+	char	   *token_name;
+	int			n_token_groups;
+	Oid			token_groups[SS_MAX_TOKEN_GROUPS];	/* pg_enum OIDs */
+	bool		has_token_owner;
+	pg_uuid_t	token_owner_id;
 } Principal;
 
 extern const Principal *ss_current_principal(void);
+extern void ss_set_transaction_principal(const Principal *principal);
+extern bool ss_has_transaction_principal(void);
+extern void ss_require_transaction_block(const char *function_name);
+extern bool ss_find_member(const pg_uuid_t *member_id, char **email);
 extern char *ss_describe_principal(const Principal *principal);
 extern const char *ss_principal_type_name(PrincipalType type);
 extern void ss_principal_cache_reset(void);
+extern void ss_register_principal_callbacks(void);
+extern Datum ss_principal_tuple(FunctionCallInfo fcinfo);
 
 /* ---------------------------------------------------------------------
  * permissions.c
@@ -98,5 +119,14 @@ extern bool ss_is_database_administrator(void);
 extern bool ss_is_operator(void);
 extern void ss_require_action(const pg_uuid_t *account_id, int action);
 extern void ss_register_invalidation(void);
+extern ActionMask ss_group_actions(Oid group);
+extern int	ss_token_group_outside(const pg_uuid_t *account_id, const Oid *groups,
+								   int n_groups, ActionMask *missing);
+
+/* ---------------------------------------------------------------------
+ * tokens.c
+ * ---------------------------------------------------------------------
+ */
+extern char *ss_uuid_string(const pg_uuid_t *id);
 
 #endif							/* SECRETS_STORE_H */
