@@ -7,8 +7,9 @@
 #   scripts/cluster.sh env     # print the settings to eval in a shell
 #
 # The cluster lives in $SECRETS_STORE_CLUSTER (default /tmp/secrets_store_cluster),
-# listens only on a Unix socket in that directory, port $SECRETS_STORE_PORT
-# (default 54329), and trusts local connections: it is for testing only.
+# listens on a Unix socket in that directory and on 127.0.0.1 (tests of
+# client-address rules need TCP), port $SECRETS_STORE_PORT (default 54329),
+# and trusts local connections: it is for testing only.
 # initdb refuses to run as root, so as root the cluster runs as "postgres".
 set -euo pipefail
 
@@ -49,7 +50,7 @@ start)
         as_owner "$PGBIN/initdb" -D "$CLUSTER/data" -U postgres --auth=trust \
             --encoding=UTF8 --locale=C.UTF-8 >"$CLUSTER/initdb.log"
         cat >>"$CLUSTER/data/postgresql.conf" <<CONF
-listen_addresses = ''
+listen_addresses = '127.0.0.1'
 unix_socket_directories = '$CLUSTER'
 port = $PORT
 shared_preload_libraries = ''

@@ -37,7 +37,8 @@ DB=secrets_store_test
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION secrets_store"
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f test/fixtures/people.sql >/dev/null
-if pg_prove -d "$DB" test/*.sql >"$log" 2>&1; then :; fi
+# over TCP from 127.0.0.1, so client-address rules of tokens can be tested
+if pg_prove -h 127.0.0.1 -d "$DB" test/*.sql >"$log" 2>&1; then :; fi
 cat "$log"
 tap_total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log")
 tap_failed=$(sed -n 's/.*Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')

@@ -1399,10 +1399,11 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    acct uuid := secrets_store.visible_token(disable_api_token.token_id);
 BEGIN
     UPDATE secrets_store.api_tokens t SET status = 'disabled'
-     WHERE t.account_id = secrets_store.visible_token(disable_api_token.token_id)
-       AND t.id = disable_api_token.token_id;
+     WHERE t.account_id = acct AND t.id = disable_api_token.token_id;
 END
 $$;
 
@@ -1411,10 +1412,11 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    acct uuid := secrets_store.visible_token(enable_api_token.token_id);
 BEGIN
     UPDATE secrets_store.api_tokens t SET status = 'active'
-     WHERE t.account_id = secrets_store.visible_token(enable_api_token.token_id)
-       AND t.id = enable_api_token.token_id;
+     WHERE t.account_id = acct AND t.id = enable_api_token.token_id;
 END
 $$;
 
@@ -1423,10 +1425,11 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    acct uuid := secrets_store.visible_token(delete_api_token.token_id);
 BEGIN
     DELETE FROM secrets_store.api_tokens t
-     WHERE t.account_id = secrets_store.visible_token(delete_api_token.token_id)
-       AND t.id = delete_api_token.token_id;
+     WHERE t.account_id = acct AND t.id = delete_api_token.token_id;
 END
 $$;
 
