@@ -72,3 +72,54 @@ SELECT count(*) FILTER (WHERE o.outcome = e.outcome) AS cells_as_designed,
             THEN 'observed matrix equals DESIGN.md section 3'
             ELSE 'MISMATCH: see cells marked "expected"' END AS verdict
 FROM observed o JOIN ss_test.expected e USING (db_role, action, prefix);
+
+\echo
+\echo '== API tokens: one token per permission group, created by alice (Super Administrator)'
+\echo '   and used by an application login role that is no member (the token alone decides)'
+CREATE TEMP TABLE demo_tokens (permission_group secrets_store.permission_group, bearer text);
+DO $$
+DECLARE
+    g secrets_store.permission_group;
+    bearer text;
+BEGIN
+    FOREACH g IN ARRAY enum_range(NULL::secrets_store.permission_group) LOOP
+        SET LOCAL ROLE ss_alice;
+        bearer := secrets_store.create_api_token(
+            (SELECT id FROM secrets_store.accounts WHERE name = 'Acme'), 'demo ' || g, ARRAY[g]);
+        RESET ROLE;
+        INSERT INTO demo_tokens VALUES (g, bearer);
+    END LOOP;
+END
+$$;
+-- the bearer strings stay in this session's temporary table and are never printed
+CREATE TEMP TABLE token_observed AS
+SELECT k.permission_group, a.action, a.ord AS action_ord, acct.prefix, t.outcome,
+       CASE WHEN acct.prefix = 'globex' THEN 'P0002'
+            WHEN EXISTS (SELECT 1 FROM ss_test.design_group_matrix d
+                         WHERE d.permission_group = k.permission_group AND d.action = a.action) THEN 'allowed'
+            ELSE '42501' END AS expected
+FROM demo_tokens k
+CROSS JOIN ss_test.action_statements a
+CROSS JOIN (VALUES ('acme'), ('globex')) AS acct (prefix)
+CROSS JOIN LATERAL ss_test.attempt_token(k.bearer, format(a.statement, acct.prefix)) t;
+
+\echo '== Observed with tokens in their own account (Acme)'
+SELECT action, permission_group,
+       CASE outcome WHEN 'allowed' THEN 'Y' ELSE outcome END
+       || CASE WHEN outcome <> expected THEN ' (expected ' || expected || ')' ELSE '' END AS cell,
+       permission_group AS sort
+FROM token_observed WHERE prefix = 'acme' ORDER BY action_ord
+\crosstabview action permission_group cell sort
+
+SELECT count(*) FILTER (WHERE prefix = 'globex' AND outcome = 'P0002') AS another_account_refused_p0002,
+       count(*) FILTER (WHERE prefix = 'globex') AS another_account_attempts,
+       count(*) FILTER (WHERE outcome = expected) AS cells_as_designed, count(*) AS cells,
+       CASE WHEN bool_and(outcome = expected) THEN 'token matrix equals DESIGN.md section 3'
+            ELSE 'MISMATCH' END AS verdict
+FROM token_observed;
+
+\echo '== A token that is unknown, disabled, expired or garbage: one answer (28000)'
+SELECT v.what, t.outcome AS sqlstate, t.message
+FROM (VALUES ('garbage', 'not a token'),
+             ('tampered', (SELECT overlay(bearer placing 'AAAA' from 40 for 4) FROM demo_tokens LIMIT 1))) AS v (what, b),
+     ss_test.attempt_token(v.b, 'SELECT 1') t;

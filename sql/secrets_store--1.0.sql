@@ -784,6 +784,12 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM secrets_store.require_action(NEW.account_id, 'secret.create');
         PERFORM secrets_store.check_secret_name(NEW.name);
+        -- the principal may create here, so naming the clash reveals nothing
+        IF secrets_store.secret_scopes(NEW.account_id, NEW.store_id, NEW.name) IS NOT NULL THEN
+            RAISE EXCEPTION 'a secret named "%" already exists in this store', NEW.name
+                USING ERRCODE = 'unique_violation',
+                      HINT = 'Secret names are unique within a store; edit the existing secret or choose another name.';
+        END IF;
     ELSE
         IF NEW.name <> OLD.name THEN
             RAISE EXCEPTION 'secret names cannot be changed ("%" to "%")', OLD.name, NEW.name
@@ -1104,6 +1110,10 @@ BEGIN
     VALUES (create_store.account_id, create_store.name)
     RETURNING id INTO new_id;
     RETURN new_id;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'a store named "%" already exists in this account', create_store.name
+        USING ERRCODE = 'unique_violation',
+              HINT = 'Store names are unique within an account.';
 END
 $$;
 
@@ -1267,9 +1277,15 @@ BEGIN
         PERFORM secrets_store.not_found('store', bind_worker.store_id);
     END IF;
     PERFORM secrets_store.require_action(acct, 'binding.create');
-    INSERT INTO secrets_store.worker_bindings (account_id, script_name, binding_name, store_id, secret_name)
-    VALUES (acct, bind_worker.script_name, bind_worker.binding_name, bind_worker.store_id, bind_worker.secret_name)
-    RETURNING id INTO new_id;
+    BEGIN
+        INSERT INTO secrets_store.worker_bindings (account_id, script_name, binding_name, store_id, secret_name)
+        VALUES (acct, bind_worker.script_name, bind_worker.binding_name, bind_worker.store_id, bind_worker.secret_name)
+        RETURNING id INTO new_id;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'Worker "%" already has a binding named "%"', bind_worker.script_name, bind_worker.binding_name
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Binding names are unique per Worker script; unbind the existing one first.';
+    END;
     RETURN new_id;
 END
 $$;
@@ -1304,10 +1320,17 @@ BEGIN
         PERFORM secrets_store.not_found('secret', associate_gateway.secret_id);
     END IF;
     PERFORM secrets_store.require_action(acct, 'association.create');
-    INSERT INTO secrets_store.ai_gateway_associations (account_id, gateway_id, provider, alias, secret_id)
-    VALUES (acct, associate_gateway.gateway_id, associate_gateway.provider,
-            coalesce(associate_gateway.alias, 'default'), associate_gateway.secret_id)
-    RETURNING id INTO new_id;
+    BEGIN
+        INSERT INTO secrets_store.ai_gateway_associations (account_id, gateway_id, provider, alias, secret_id)
+        VALUES (acct, associate_gateway.gateway_id, associate_gateway.provider,
+                coalesce(associate_gateway.alias, 'default'), associate_gateway.secret_id)
+        RETURNING id INTO new_id;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'gateway "%" already has a key for provider "%" with alias "%"',
+            associate_gateway.gateway_id, associate_gateway.provider, coalesce(associate_gateway.alias, 'default')
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Dissociate the existing key first, or use another alias.';
+    END;
     RETURN new_id;
 END
 $$;
