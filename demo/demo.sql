@@ -107,7 +107,7 @@ CROSS JOIN LATERAL ss_test.attempt_token(k.bearer, format(a.statement, acct.pref
 SELECT action, permission_group,
        CASE outcome WHEN 'allowed' THEN 'Y' ELSE outcome END
        || CASE WHEN outcome <> expected THEN ' (expected ' || expected || ')' ELSE '' END AS cell,
-       permission_group AS sort
+       array_position(enum_range(NULL::secrets_store.permission_group), permission_group) AS sort
 FROM token_observed WHERE prefix = 'acme' ORDER BY action_ord
 \crosstabview action permission_group cell sort
 
