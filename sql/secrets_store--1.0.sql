@@ -130,6 +130,11 @@ RETURNS @extschema@.scope[]
 AS 'MODULE_PATHNAME', 'ss_secret_scopes_by_id'
 LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 
+CREATE FUNCTION @extschema@.key_in_use(index regclass, account_id uuid, VARIADIC key text[])
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ss_key_in_use'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
 CREATE FUNCTION @extschema@.usage(account_id uuid,
     OUT secrets_quota integer, OUT secrets_usage integer,
     OUT stores_quota integer, OUT stores_usage integer,
@@ -383,7 +388,7 @@ CREATE TABLE @extschema@.ai_gateway_associations (
     created_at timestamptz NOT NULL DEFAULT now(),
     created_by uuid,
     CONSTRAINT ai_gateway_associations_pkey PRIMARY KEY (account_id, id),
-    CONSTRAINT ai_gateway_associations_account_id_gateway_id_provider_alias_key
+    CONSTRAINT ai_gateway_associations_account_gateway_provider_alias_key
         UNIQUE (account_id, gateway_id, provider, alias)
 );
 CREATE INDEX ai_gateway_associations_id_idx ON @extschema@.ai_gateway_associations (id);
@@ -701,8 +706,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'max_stores and max_secrets are zero or more; max_value_bytes is at least 1.';
     END IF;
-    IF TG_OP = 'UPDATE' THEN
-        NEW.account_id := OLD.account_id;
+    IF TG_OP = 'UPDATE' AND NEW.account_id <> OLD.account_id THEN
+        RAISE EXCEPTION 'the limits of an account cannot move to another account'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Update the limits row of the other account instead.';
     END IF;
     RETURN NEW;
 END
@@ -719,6 +726,12 @@ AS $$
 DECLARE
     u record;
 BEGIN
+    IF (TG_OP = 'INSERT' OR NEW.name <> OLD.name)
+       AND secrets_store.key_in_use('secrets_store.stores_account_id_name_key', NEW.account_id, NEW.name) THEN
+        RAISE EXCEPTION 'a store named "%" already exists in this account', NEW.name
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Store names are unique within an account.';
+    END IF;
     IF TG_OP = 'INSERT' THEN
         PERFORM secrets_store.require_action(NEW.account_id, 'store.create');
         PERFORM secrets_store.check_store_name(NEW.name);
@@ -906,6 +919,13 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create a new binding in the other account instead.';
     END IF;
+    IF (TG_OP = 'INSERT' OR (NEW.script_name, NEW.binding_name) <> (OLD.script_name, OLD.binding_name))
+       AND secrets_store.key_in_use('secrets_store.worker_bindings_account_id_script_name_binding_name_key',
+                                    NEW.account_id, NEW.script_name, NEW.binding_name) THEN
+        RAISE EXCEPTION 'Worker "%" already has a binding named "%"', NEW.script_name, NEW.binding_name
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Binding names are unique per Worker script; unbind the existing one first.';
+    END IF;
     scopes := secrets_store.secret_scopes(NEW.account_id, NEW.store_id, NEW.secret_name);
     IF scopes IS NULL THEN
         RAISE EXCEPTION 'secret "%" not found in store %', NEW.secret_name, NEW.store_id
@@ -949,6 +969,13 @@ BEGIN
         RAISE EXCEPTION 'an association cannot move to another id or account'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create a new association in the other account instead.';
+    END IF;
+    IF (TG_OP = 'INSERT' OR (NEW.gateway_id, NEW.provider, NEW.alias) <> (OLD.gateway_id, OLD.provider, OLD.alias))
+       AND secrets_store.key_in_use('secrets_store.ai_gateway_associations_account_gateway_provider_alias_key',
+                                    NEW.account_id, NEW.gateway_id, NEW.provider, NEW.alias) THEN
+        RAISE EXCEPTION 'gateway "%" already has a key for provider "%" with alias "%"', NEW.gateway_id, NEW.provider, NEW.alias
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Dissociate the existing key first, or use another alias.';
     END IF;
     scopes := secrets_store.secret_scopes_by_id(NEW.account_id, NEW.secret_id);
     IF scopes IS NULL THEN
@@ -1493,6 +1520,7 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.secret_scopes(uuid, uuid, text),
     @extschema@.secret_scopes_by_id(uuid, uuid),
     @extschema@.usage(uuid),
+    @extschema@.key_in_use(regclass, uuid, text[]),
     @extschema@.check_secret_name(text), @extschema@.check_store_name(text),
     @extschema@.check_comment(text), @extschema@.check_scopes(@extschema@.scope[]),
     @extschema@.check_identifier(text, text, text, text),

@@ -20,9 +20,11 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/index.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "parser/parse_relation.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -36,6 +38,7 @@ PG_FUNCTION_INFO_V1(ss_account_of);
 PG_FUNCTION_INFO_V1(ss_secret_scopes);
 PG_FUNCTION_INFO_V1(ss_secret_scopes_by_id);
 PG_FUNCTION_INFO_V1(ss_usage);
+PG_FUNCTION_INFO_V1(ss_key_in_use);
 
 #define DEFAULT_MAX_STORES		1
 #define DEFAULT_MAX_SECRETS		100
@@ -131,9 +134,13 @@ may_look_into(const pg_uuid_t *account_id)
 /*
  * account_of(relation regclass, id uuid) -> uuid
  *
- * The account of a store, secret, binding or association, if the principal
- * holds any right in that account; NULL otherwise (absent and foreign look
- * the same).
+ * The account of a store, secret, binding, association or token, if the
+ * principal holds any right in that account; NULL otherwise (absent and
+ * foreign look the same).  Ids are unique only within an account (every key
+ * includes account_id), and a client may reuse another account's id in its
+ * own rows, so every row with the id is considered and the first one in an
+ * account of the principal's wins: a foreign row with the same id neither
+ * hides the principal's own nor reveals itself.
  */
 Datum
 ss_account_of(PG_FUNCTION_ARGS)
@@ -144,12 +151,14 @@ ss_account_of(PG_FUNCTION_ARGS)
 		SS_REL_STORES, SS_REL_SECRETS, SS_REL_WORKER_BINDINGS,
 		SS_REL_AI_GATEWAY_ASSOCIATIONS, SS_REL_API_TOKENS
 	};
-	static const char *const columns[] = {"account_id"};
 	SsRelation	relation = SS_NUM_RELATIONS;
-	LookupKey	key = {"id", F_UUID_EQ, UUIDPGetDatum(id)};
-	Datum		account;
-	bool		isnull;
-	char	   *index_name;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	Snapshot	snapshot;
+	AttrNumber	account_att;
+	pg_uuid_t  *result = NULL;
 
 	for (size_t i = 0; i < lengthof(allowed); i++)
 		if (ss_relation_oid(allowed[i]) == relid)
@@ -161,11 +170,31 @@ ss_account_of(PG_FUNCTION_ARGS)
 						get_rel_name(relid)),
 				 errhint("Use stores, secrets, worker_bindings, ai_gateway_associations or api_tokens.")));
 
-	index_name = psprintf("%s_id_idx", get_rel_name(relid));
-	if (!lookup_row(relation, index_name, &key, 1, columns, &account, &isnull, 1) ||
-		isnull || !may_look_into(DatumGetUUIDP(account)))
+	rel = table_open(relid, AccessShareLock);
+	account_att = attnameAttNum(rel, "account_id", false);
+	ScanKeyInit(&key, attnameAttNum(rel, "id", false), BTEqualStrategyNumber,
+				F_UUID_EQ, UUIDPGetDatum(id));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, ss_index_oid(psprintf("%s_id_idx", get_rel_name(relid))),
+							  true, snapshot, 1, &key);
+	while (result == NULL && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		account = heap_getattr(tuple, account_att, RelationGetDescr(rel), &isnull);
+
+		if (!isnull && may_look_into(DatumGetUUIDP(account)))
+		{
+			result = palloc(sizeof(pg_uuid_t));
+			memcpy(result, DatumGetUUIDP(account), sizeof(pg_uuid_t));
+		}
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+
+	if (result == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(account);
+	PG_RETURN_UUID_P(result);
 }
 
 /*
@@ -254,6 +283,16 @@ ss_usage(PG_FUNCTION_ARGS)
 	if (!lookup_row(SS_REL_ACCOUNT_LIMITS, "account_limits_pkey", &key, 1,
 					columns, limits, limit_nulls, 3))
 	{
+		LookupKey	account_key = {"id", F_UUID_EQ, PG_GETARG_DATUM(0)};
+		static const char *const id_column[] = {"id"};
+		Datum		found_id;
+		bool		found_null;
+
+		if (!lookup_row(SS_REL_ACCOUNTS, "accounts_pkey", &account_key, 1,
+						id_column, &found_id, &found_null, 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("account %s not found", ss_uuid_string(account_id))));
 		limits[0] = Int32GetDatum(DEFAULT_MAX_SECRETS);
 		limits[1] = Int32GetDatum(DEFAULT_MAX_STORES);
 		limits[2] = Int32GetDatum(DEFAULT_MAX_VALUE_BYTES);
@@ -267,4 +306,66 @@ ss_usage(PG_FUNCTION_ARGS)
 	values[4] = limits[2];
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * key_in_use(index regclass, account_id uuid, VARIADIC key text[]) -> bool
+ *
+ * Whether a row with (account_id, key...) exists, through one of our unique
+ * indexes whose first column is account_id and whose other columns are
+ * text.  Lets triggers name a duplicate in the error (row-level security
+ * makes PostgreSQL drop the detail of a unique violation).  Answers only
+ * about accounts the principal belongs to.
+ */
+Datum
+ss_key_in_use(PG_FUNCTION_ARGS)
+{
+	Oid			indexid = PG_GETARG_OID(0);
+	pg_uuid_t  *account_id = PG_GETARG_UUID_P(1);
+	ArrayType  *key = PG_GETARG_ARRAYTYPE_P(2);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	Oid			relid = IndexGetRelation(indexid, false);
+	Relation	rel;
+	Relation	index;
+	ScanKeyData scankeys[INDEX_MAX_KEYS];
+	SysScanDesc scan;
+	Snapshot	snapshot;
+	bool		found;
+
+	if (!ss_is_own_relation(relid) || !may_look_into(account_id))
+		PG_RETURN_BOOL(false);
+
+	deconstruct_array(key, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	rel = table_open(relid, AccessShareLock);
+	index = index_open(indexid, AccessShareLock);
+	if (n + 1 != IndexRelationGetNumberOfKeyAttributes(index) ||
+		index->rd_index->indkey.values[0] != attnameAttNum(rel, "account_id", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key_in_use(): index \"%s\" is not (account_id, %d text columns)",
+						RelationGetRelationName(index), n)));
+	ScanKeyInit(&scankeys[0], index->rd_index->indkey.values[0],
+				BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(account_id));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+		{
+			index_close(index, AccessShareLock);
+			table_close(rel, AccessShareLock);
+			PG_RETURN_BOOL(false);
+		}
+		ScanKeyInit(&scankeys[i + 1], index->rd_index->indkey.values[i + 1],
+					BTEqualStrategyNumber, F_TEXTEQ, elems[i]);
+	}
+	index_close(index, AccessShareLock);
+
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, indexid, true, snapshot, n + 1, scankeys);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(found);
 }

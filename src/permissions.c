@@ -194,12 +194,25 @@ rights_invalidation_callback(Datum arg, Oid relid)
 	}
 }
 
+/*
+ * Syscache callback on pg_authid: renaming, dropping or creating a role can
+ * change which member a role name stands for.
+ */
+static void
+role_invalidation_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	invalidation_counter++;
+	rights_valid = false;
+	ss_principal_cache_reset();
+}
+
 void
 ss_register_invalidation(void)
 {
 	if (invalidation_registered)
 		return;
 	CacheRegisterRelcacheCallback(rights_invalidation_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, role_invalidation_callback, (Datum) 0);
 	invalidation_registered = true;
 }
 

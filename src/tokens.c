@@ -221,6 +221,8 @@ typedef struct TokenRow
 	TimestampTz not_before;
 	bool		has_expires_at;
 	TimestampTz expires_at;
+	bool		has_last_used_at;
+	TimestampTz last_used_at;
 	ArrayType  *allowed_cidrs;	/* NULL if unrestricted */
 } TokenRow;
 
@@ -283,6 +285,9 @@ find_token(const pg_uuid_t *token_id, TokenRow *row)
 		d = COLUMN("expires_at");
 		if ((row->has_expires_at = !isnull))
 			row->expires_at = DatumGetTimestampTz(d);
+		d = COLUMN("last_used_at");
+		if ((row->has_last_used_at = !isnull))
+			row->last_used_at = DatumGetTimestampTz(d);
 		d = COLUMN("allowed_cidrs");
 		if (!isnull)
 		{
@@ -403,19 +408,25 @@ address_allowed(ArrayType *cidrs)
 	return false;
 }
 
+#define LAST_USED_RESOLUTION	(60 * USECS_PER_SEC)
+
 /*
- * Record when a token was last used, at most once a minute per token.  The
- * write is skipped on a hot standby and in read-only transactions (so
- * authenticating never makes those fail), and when another transaction is
- * updating the same row (SKIP LOCKED: no waiting behind a busy token).
+ * Record when a token was last used, at most once a minute per token: the
+ * row just read says whether the last record is recent enough, so most
+ * authentications write nothing.  The write is skipped on a hot standby and
+ * in read-only transactions (so authenticating never makes those fail), and
+ * when another transaction is updating the same row (SKIP LOCKED: no waiting
+ * behind a busy token).
  */
 static void
-touch_last_used(const TokenRow *row)
+touch_last_used(const TokenRow *row, TimestampTz now)
 {
 	Oid			types[2] = {UUIDOID, UUIDOID};
 	Datum		values[2] = {UUIDPGetDatum(&row->account_id), UUIDPGetDatum(&row->id)};
 
 	if (RecoveryInProgress() || XactReadOnly)
+		return;
+	if (row->has_last_used_at && now - row->last_used_at < LAST_USED_RESOLUTION)
 		return;
 	ss_spi_as_owner(SS_REL_API_TOKENS,
 					"UPDATE secrets_store.api_tokens SET last_used_at = pg_catalog.now() "
@@ -477,7 +488,7 @@ ss_authenticate(PG_FUNCTION_ARGS)
 	principal.token_owner_id = row.owner_id;
 	ss_set_transaction_principal(&principal);
 
-	touch_last_used(&row);
+	touch_last_used(&row, now);
 
 	PG_RETURN_DATUM(ss_principal_tuple(fcinfo));
 }
