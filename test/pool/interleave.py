@@ -174,8 +174,8 @@ def setup(admin):
     cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
     if not cur.fetchone()[0]:
         raise RuntimeError("the set-up connection (PGUSER) must be a superuser")
-    cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'secrets_store'")
-    if cur.fetchone() is None:
+    cur.execute("SELECT to_regprocedure('secrets_store.authenticate(text)') IS NOT NULL")
+    if not cur.fetchone()[0]:
         raise RuntimeError("secrets_store is not installed in database %s" % DATABASE)
     cur.execute("SELECT to_regclass('ss_test.ids') IS NOT NULL")
     if not cur.fetchone()[0]:
