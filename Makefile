@@ -8,6 +8,7 @@ OBJS = \
 	src/permissions.o \
 	src/principal.o \
 	src/secrets_store.o \
+	src/session_guard.o \
 	src/tokens.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)

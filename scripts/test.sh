@@ -49,6 +49,19 @@ if ! grep -q '^Result: PASS' "$log"; then
 fi
 passed=$((passed + ${tap_total:-0} - tap_failed))
 failed=$((failed + tap_failed))
+
+echo "== connection-pool tests (pgbouncer, transaction mode, one server connection)"
+if test/pool/run.sh "$DB" >"$log" 2>&1; then :; fi
+grep -E '^(not ok|# failed|Bail out)' "$log" || true
+pool_passed=$(grep -Ec '^ok ' "$log" || true)
+pool_failed=$(grep -Ec '^not ok ' "$log" || true)
+if ! grep -Eq '^1\.\.[0-9]+' "$log"; then
+    tail -20 "$log"
+    pool_failed=$((pool_failed + 1))
+fi
+echo "$pool_passed passed, $pool_failed failed"
+passed=$((passed + pool_passed))
+failed=$((failed + pool_failed))
 rm -f "$log"
 
 echo "summary: $passed passed, $failed failed"

@@ -133,7 +133,8 @@ ss_register_principal_callbacks(void)
 /*
  * authenticate() and act_as() only make sense inside an explicit
  * transaction: outside one, the principal would vanish before the next
- * statement.
+ * statement.  The statement may hold a bearer string, so these errors do not
+ * repeat it in the server log.
  */
 void
 ss_require_transaction_block(const char *function_name)
@@ -143,13 +144,15 @@ ss_require_transaction_block(const char *function_name)
 				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
 				 errmsg("%s() must be called inside a transaction block", function_name),
 				 errdetail("The principal it establishes lasts until the end of the transaction."),
-				 errhint("Wrap it and the statements it is for in BEGIN ... COMMIT.")));
+				 errhint("Wrap it and the statements it is for in BEGIN ... COMMIT."),
+				 errhidestmt(true), errhidecontext(true)));
 	if (transaction_principal_active)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("a principal is already established in this transaction"),
 				 errhint("End the transaction (COMMIT or ROLLBACK) and call %s() in a new one.",
-						 function_name)));
+						 function_name),
+				 errhidestmt(true), errhidecontext(true)));
 }
 
 bool

@@ -43,4 +43,5 @@ _PG_init(void)
 
 	ss_register_invalidation();
 	ss_register_principal_callbacks();
+	ss_register_session_guard();
 }

@@ -124,6 +124,12 @@ extern int	ss_token_group_outside(const pg_uuid_t *account_id, const Oid *groups
 								   int n_groups, ActionMask *missing);
 
 /* ---------------------------------------------------------------------
+ * session_guard.c
+ * ---------------------------------------------------------------------
+ */
+extern void ss_register_session_guard(void);
+
+/* ---------------------------------------------------------------------
  * tokens.c
  * ---------------------------------------------------------------------
  */

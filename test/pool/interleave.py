@@ -435,6 +435,29 @@ def tx_token(w, client, key, label):
         client.rollback_quietly()
 
 
+def tx_session_state(w, client, key, label):
+    """Under a token, state that would outlive the transaction is refused:
+    a WITH HOLD cursor and a temporary table (ON COMMIT DROP is allowed)."""
+    cur = client.cursor()
+    try:
+        cur.execute("SELECT principal_type FROM secrets_store.authenticate(%s)", (w.token[key],))
+        cur.fetchone()
+        cur.execute("SAVEPOINT before_hold")
+        expect_error(client, "DECLARE held CURSOR WITH HOLD FOR SELECT * FROM secrets_store.secrets",
+                     None, "0A000", label, "DECLARE ... CURSOR WITH HOLD")
+        cur.execute("ROLLBACK TO SAVEPOINT before_hold")
+        expect_error(client, "CREATE TEMP TABLE copied AS SELECT * FROM secrets_store.secrets",
+                     None, "0A000", label, "CREATE TEMP TABLE ... AS (kept after commit)")
+        cur.execute("ROLLBACK TO SAVEPOINT before_hold")
+        cur.execute("CREATE TEMP TABLE scratch ON COMMIT DROP AS SELECT id FROM secrets_store.secrets")
+        cur.execute("DECLARE plain CURSOR FOR SELECT id FROM secrets_store.secrets")
+        T.ok(True, "%s: ON COMMIT DROP temporary tables and cursors without HOLD are allowed" % label)
+        client.conn.commit()
+    except psycopg2.Error as e:
+        T.ok(False, "%s: transaction ran" % label, error_text(e))
+        client.rollback_quietly()
+
+
 def tx_nobody(w, client, label):
     """BEGIN; observe without authenticating; COMMIT."""
     cur = client.cursor()
@@ -713,6 +736,8 @@ def main():
             tx_nobody(w, b, "%s, B (no authenticate)" % p)
 
             if r == 1:
+                tx_session_state(w, a, "acme", "%s, A (Acme token, session state)" % p)
+                tx_nobody(w, b, "%s, B after A's refused session state" % p)
                 tx_token_then_error(w, a, "acme", "%s, A (Acme token, then an error)" % p)
                 tx_nobody(w, b, "%s, B after A's ROLLBACK" % p)
                 tx_waiting_client(w, a, b, "acme", "%s, A (Acme token) and B waiting" % p)
