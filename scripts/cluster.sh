@@ -9,7 +9,8 @@
 # The cluster lives in $SECRETS_STORE_CLUSTER (default /tmp/secrets_store_cluster),
 # listens on a Unix socket in that directory and on 127.0.0.1 (tests of
 # client-address rules need TCP), port $SECRETS_STORE_PORT (default 54329),
-# and trusts local connections: it is for testing only.
+# and trusts local connections: it is for testing only.  It preloads the
+# extension and has a throwaway master key in $CLUSTER/keys.
 # initdb refuses to run as root, so as root the cluster runs as "postgres".
 set -euo pipefail
 
@@ -27,6 +28,23 @@ as_owner() {
 
 print_env() {
     echo "export PGHOST=$CLUSTER PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres"
+}
+
+# Throwaway master keys: the one in use, one to rotate to, and two broken
+# ones for the tests (group-readable, not hex).
+make_keys() {
+    local keys="$CLUSTER/keys"
+    mkdir -p "$keys"
+    for k in master next; do
+        od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$keys/$k.key"
+        chmod 600 "$keys/$k.key"
+    done
+    od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$keys/loose.key"
+    chmod 644 "$keys/loose.key"
+    echo "not a key" >"$keys/bad.key"
+    chmod 600 "$keys/bad.key"
+    [ "$(id -u)" = 0 ] && chown -R postgres: "$keys"
+    chmod 700 "$keys"
 }
 
 stop_cluster() {
@@ -49,11 +67,13 @@ start)
         [ "$(id -u)" = 0 ] && chown postgres: "$CLUSTER"
         as_owner "$PGBIN/initdb" -D "$CLUSTER/data" -U postgres --auth=trust \
             --encoding=UTF8 --locale=C.UTF-8 >"$CLUSTER/initdb.log"
+        make_keys
         cat >>"$CLUSTER/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$CLUSTER'
 port = $PORT
-shared_preload_libraries = ''
+shared_preload_libraries = 'secrets_store'
+secrets_store.master_key_file = '$CLUSTER/keys/master.key'
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
 fsync = off

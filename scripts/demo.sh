@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 DB=secrets_store_demo
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "CREATE EXTENSION secrets_store"
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f test/fixtures/people.sql
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f demo/demo.sql

@@ -34,7 +34,7 @@ run_suite "isolation tests" output_iso/regression.diffs REGRESS=
 
 echo "== pgTAP tests"
 DB=secrets_store_test
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION secrets_store"
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f test/fixtures/people.sql >/dev/null
 # over TCP from 127.0.0.1, so client-address rules of tokens can be tested

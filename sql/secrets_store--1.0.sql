@@ -43,6 +43,38 @@ CREATE TYPE @extschema@.permission_group AS ENUM (
 
 CREATE TYPE @extschema@.scope AS ENUM ('workers', 'ai_gateway');
 
+-- The write-only type of secrets.value: its input seals the plaintext at
+-- once (src/seal.c); its output is always "(sealed)".
+CREATE TYPE @extschema@.secret_value;
+CREATE FUNCTION @extschema@.secret_value_in(cstring)
+RETURNS @extschema@.secret_value
+AS 'MODULE_PATHNAME', 'ss_secret_value_in'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+CREATE FUNCTION @extschema@.secret_value_out(@extschema@.secret_value)
+RETURNS cstring
+AS 'MODULE_PATHNAME', 'ss_secret_value_out'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+-- The input function is VOLATILE because it is: every call draws a fresh
+-- nonce.  PostgreSQL warns about volatile input functions; the warning is
+-- expected here and silenced.
+SET LOCAL client_min_messages = error;
+CREATE TYPE @extschema@.secret_value (
+    INPUT = @extschema@.secret_value_in,
+    OUTPUT = @extschema@.secret_value_out,
+    INTERNALLENGTH = VARIABLE,
+    STORAGE = extended
+);
+SET LOCAL client_min_messages = warning;
+CREATE FUNCTION @extschema@.secret_value(text)
+RETURNS @extschema@.secret_value
+AS 'MODULE_PATHNAME', 'ss_secret_value_from_text'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+-- implicit, so text-typed parameters of ORMs and drivers are accepted
+CREATE CAST (text AS @extschema@.secret_value)
+    WITH FUNCTION @extschema@.secret_value(text) AS IMPLICIT;
+CREATE CAST (varchar AS @extschema@.secret_value)
+    WITH FUNCTION @extschema@.secret_value(text) AS IMPLICIT;
+
 CREATE TYPE @extschema@.quota_usage AS (
     secrets_quota integer,
     secrets_usage integer,
@@ -130,10 +162,11 @@ RETURNS @extschema@.scope[]
 AS 'MODULE_PATHNAME', 'ss_secret_scopes_by_id'
 LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 
-CREATE FUNCTION @extschema@.key_in_use(index regclass, account_id uuid, VARIADIC key text[])
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'ss_key_in_use'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+-- remembers how to name a duplicate key, for the unique violation it may cause
+CREATE FUNCTION @extschema@.note_unique_key(constraint_name text, description text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'ss_note_unique_key_sql'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
 CREATE FUNCTION @extschema@.usage(account_id uuid,
     OUT secrets_quota integer, OUT secrets_usage integer,
@@ -345,7 +378,7 @@ CREATE TABLE @extschema@.secrets (
     comment text NOT NULL DEFAULT '',
     scopes @extschema@.scope[] NOT NULL,
     status text NOT NULL DEFAULT 'pending',
-    value text,
+    value @extschema@.secret_value,
     created_at timestamptz NOT NULL DEFAULT now(),
     modified_at timestamptz NOT NULL DEFAULT now(),
     created_by uuid,
@@ -428,6 +461,33 @@ CREATE TABLE @extschema@.api_token_secrets (
 );
 COMMENT ON TABLE @extschema@.api_token_secrets IS
     'SHA-256 of each API token''s secret part. No role but the owner may read it.';
+
+-------------------------------------------------------------------------------
+-- Sealed values and the data keys they are sealed under (src/keys.c,
+-- src/values.c).  Neither is granted to anyone and neither has a policy:
+-- only their owner, from C, reads or writes them.  Deleting an account
+-- deletes its data key (crypto-shredding).
+-------------------------------------------------------------------------------
+CREATE TABLE @extschema@.account_keys (
+    account_id uuid NOT NULL REFERENCES @extschema@.accounts (id) ON DELETE CASCADE,
+    master_key_id text NOT NULL,
+    wrapped_key bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    rewrapped_at timestamptz,
+    CONSTRAINT account_keys_pkey PRIMARY KEY (account_id)
+);
+COMMENT ON TABLE @extschema@.account_keys IS
+    'Per-account data keys, wrapped (AES-256-GCM) under the master key. No role but the owner may read it.';
+
+CREATE TABLE @extschema@.secret_values (
+    account_id uuid NOT NULL REFERENCES @extschema@.accounts (id) ON DELETE CASCADE,
+    secret_id uuid NOT NULL,
+    sealed bytea NOT NULL,
+    sealed_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT secret_values_pkey PRIMARY KEY (account_id, secret_id)
+);
+COMMENT ON TABLE @extschema@.secret_values IS
+    'Secret values sealed under their account''s data key, bound to account and secret. No role but the owner may read it.';
 
 COMMENT ON COLUMN @extschema@.secrets.value IS
     'Write-only. Reads always return NULL; values are sealed, never stored in this column.';
@@ -576,6 +636,10 @@ CREATE POLICY api_tokens_delete ON @extschema@.api_tokens FOR DELETE
 -- no policy: nobody but the owner (which bypasses with NOFORCE, in C) reads it
 ALTER TABLE @extschema@.api_token_secrets ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.api_token_secrets FORCE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.account_keys ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.account_keys FORCE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.secret_values ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.secret_values FORCE ROW LEVEL SECURITY;
 
 -------------------------------------------------------------------------------
 -- Triggers: the checks that give direct SQL (ORMs, psql) the same errors as
@@ -597,13 +661,26 @@ CREATE TRIGGER permission_group_actions_invalidate_rights
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.permission_group_actions
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.invalidate_rights_cache();
 
--- quota checks of one account are serialised by a transaction-level advisory
--- lock on (this class, hash of the account)
+-- quota checks of one account are serialised by a lock on its
+-- account_limits row, which principals cannot take themselves
 CREATE FUNCTION @extschema@.lock_account(account_id uuid)
 RETURNS void
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_catalog.pg_advisory_xact_lock(1936942963, pg_catalog.hashtext(account_id::text)) $$;
+AS 'MODULE_PATHNAME', 'ss_lock_account'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- ids are refused when in use in any account (see src/lookup.c)
+CREATE FUNCTION @extschema@.claim_id()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'ss_claim_id'
+LANGUAGE C;
+CREATE TRIGGER stores_claim_id BEFORE INSERT ON @extschema@.stores
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.claim_id();
+CREATE TRIGGER secrets_claim_id BEFORE INSERT ON @extschema@.secrets
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.claim_id();
+CREATE TRIGGER worker_bindings_claim_id BEFORE INSERT ON @extschema@.worker_bindings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.claim_id();
+CREATE TRIGGER ai_gateway_associations_claim_id BEFORE INSERT ON @extschema@.ai_gateway_associations
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.claim_id();
 
 CREATE FUNCTION @extschema@.accounts_before_write()
 RETURNS trigger
@@ -662,6 +739,13 @@ BEGIN
         RAISE EXCEPTION 'database role "%" does not exist', NEW.db_role
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create the login role first, or leave db_role null for members who use tokens or a gateway.';
+    END IF;
+    -- a group role would make every role that may SET ROLE to it this member
+    IF NEW.db_role IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles
+                                               WHERE rolname = NEW.db_role AND rolcanlogin) THEN
+        RAISE EXCEPTION 'database role "%" cannot log in', NEW.db_role
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Link a member to a LOGIN role of its own, not to a group role.';
     END IF;
     IF TG_OP = 'UPDATE' THEN
         NEW.id := OLD.id;
@@ -726,12 +810,8 @@ AS $$
 DECLARE
     u record;
 BEGIN
-    IF (TG_OP = 'INSERT' OR NEW.name <> OLD.name)
-       AND secrets_store.key_in_use('secrets_store.stores_account_id_name_key', NEW.account_id, NEW.name) THEN
-        RAISE EXCEPTION 'a store named "%" already exists in this account', NEW.name
-            USING ERRCODE = 'unique_violation',
-                  HINT = 'Store names are unique within an account.';
-    END IF;
+    PERFORM secrets_store.note_unique_key('stores_account_id_name_key',
+        format('A store named "%s" already exists in this account.', NEW.name));
     IF TG_OP = 'INSERT' THEN
         PERFORM secrets_store.require_action(NEW.account_id, 'store.create');
         PERFORM secrets_store.check_store_name(NEW.name);
@@ -769,7 +849,7 @@ DECLARE
     n integer;
 BEGIN
     -- a cascade from deleting the account (operators only) empties everything
-    IF pg_trigger_depth() > 1 THEN
+    IF NOT EXISTS (SELECT 1 FROM secrets_store.accounts a WHERE a.id = OLD.account_id) THEN
         RETURN OLD;
     END IF;
     SELECT count(*) INTO n FROM secrets_store.secrets
@@ -797,12 +877,10 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM secrets_store.require_action(NEW.account_id, 'secret.create');
         PERFORM secrets_store.check_secret_name(NEW.name);
-        -- the principal may create here, so naming the clash reveals nothing
-        IF secrets_store.secret_scopes(NEW.account_id, NEW.store_id, NEW.name) IS NOT NULL THEN
-            RAISE EXCEPTION 'a secret named "%" already exists in this store', NEW.name
-                USING ERRCODE = 'unique_violation',
-                      HINT = 'Secret names are unique within a store; edit the existing secret or choose another name.';
-        END IF;
+        -- named in the detail of a unique violation (src/emit_log.c); a
+        -- check here would break INSERT ... ON CONFLICT
+        PERFORM secrets_store.note_unique_key('secrets_account_id_store_id_name_key',
+            format('A secret named "%s" already exists in this store.', NEW.name));
     ELSE
         IF NEW.name <> OLD.name THEN
             RAISE EXCEPTION 'secret names cannot be changed ("%" to "%")', OLD.name, NEW.name
@@ -845,30 +923,24 @@ CREATE TRIGGER secrets_10_before_write
     BEFORE INSERT OR UPDATE ON @extschema@.secrets
     FOR EACH ROW EXECUTE FUNCTION @extschema@.secrets_before_write();
 
--- The value column is write-only.  Until sealing is configured no value can
--- be accepted: refuse it rather than store or silently drop it.
-CREATE FUNCTION @extschema@.secrets_seal_value()
+-- The value column is write-only: seal_value() seals a written value under
+-- the account's data key, stores it in secret_values and leaves the column
+-- NULL (src/values.c).  It runs after the checks above.
+CREATE FUNCTION @extschema@.seal_value()
 RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NEW.value IS NOT NULL THEN
-        RAISE EXCEPTION 'secret values cannot be stored: value sealing is not available in this version'
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Create the secret without a value (it stays pending).';
-    END IF;
-    IF TG_OP = 'UPDATE' THEN
-        NEW.status := OLD.status;
-    ELSE
-        NEW.status := 'pending';
-    END IF;
-    RETURN NEW;
-END
-$$;
+AS 'MODULE_PATHNAME', 'ss_seal_value'
+LANGUAGE C;
 CREATE TRIGGER secrets_20_seal_value
     BEFORE INSERT OR UPDATE ON @extschema@.secrets
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.secrets_seal_value();
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.seal_value();
+
+CREATE FUNCTION @extschema@.forget_value()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'ss_forget_value'
+LANGUAGE C;
+CREATE TRIGGER secrets_forget_value
+    AFTER DELETE ON @extschema@.secrets
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forget_value();
 
 -- A secret that Workers or AI gateways still use is not deleted by accident:
 -- they would fail at run time.  secrets_store.force_delete lets it through.
@@ -881,7 +953,8 @@ DECLARE
     n_bindings integer;
     n_associations integer;
 BEGIN
-    IF coalesce(current_setting('secrets_store.force_delete', true), 'off')::boolean OR pg_trigger_depth() > 1 THEN
+    IF coalesce(current_setting('secrets_store.force_delete', true), 'off')::boolean
+       OR NOT EXISTS (SELECT 1 FROM secrets_store.accounts a WHERE a.id = OLD.account_id) THEN
         RETURN OLD;
     END IF;
     SELECT count(*) INTO n_bindings FROM secrets_store.worker_bindings
@@ -919,13 +992,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create a new binding in the other account instead.';
     END IF;
-    IF (TG_OP = 'INSERT' OR (NEW.script_name, NEW.binding_name) <> (OLD.script_name, OLD.binding_name))
-       AND secrets_store.key_in_use('secrets_store.worker_bindings_account_id_script_name_binding_name_key',
-                                    NEW.account_id, NEW.script_name, NEW.binding_name) THEN
-        RAISE EXCEPTION 'Worker "%" already has a binding named "%"', NEW.script_name, NEW.binding_name
-            USING ERRCODE = 'unique_violation',
-                  HINT = 'Binding names are unique per Worker script; unbind the existing one first.';
-    END IF;
+    PERFORM secrets_store.note_unique_key('worker_bindings_account_id_script_name_binding_name_key',
+        format('Worker "%s" already has a binding named "%s".', NEW.script_name, NEW.binding_name));
     scopes := secrets_store.secret_scopes(NEW.account_id, NEW.store_id, NEW.secret_name);
     IF scopes IS NULL THEN
         RAISE EXCEPTION 'secret "%" not found in store %', NEW.secret_name, NEW.store_id
@@ -970,13 +1038,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create a new association in the other account instead.';
     END IF;
-    IF (TG_OP = 'INSERT' OR (NEW.gateway_id, NEW.provider, NEW.alias) <> (OLD.gateway_id, OLD.provider, OLD.alias))
-       AND secrets_store.key_in_use('secrets_store.ai_gateway_associations_account_gateway_provider_alias_key',
-                                    NEW.account_id, NEW.gateway_id, NEW.provider, NEW.alias) THEN
-        RAISE EXCEPTION 'gateway "%" already has a key for provider "%" with alias "%"', NEW.gateway_id, NEW.provider, NEW.alias
-            USING ERRCODE = 'unique_violation',
-                  HINT = 'Dissociate the existing key first, or use another alias.';
-    END IF;
+    PERFORM secrets_store.note_unique_key('ai_gateway_associations_account_gateway_provider_alias_key',
+        format('Gateway "%s" already has a key for provider "%s" with alias "%s".', NEW.gateway_id, NEW.provider, NEW.alias));
     scopes := secrets_store.secret_scopes_by_id(NEW.account_id, NEW.secret_id);
     IF scopes IS NULL THEN
         RAISE EXCEPTION 'secret % not found', NEW.secret_id
@@ -1028,6 +1091,16 @@ BEGIN
     IF NEW.not_before IS NOT NULL AND NEW.expires_at IS NOT NULL AND NEW.expires_at <= NEW.not_before THEN
         RAISE EXCEPTION 'expires_at must be later than not_before'
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- an owner may rename and disable a token; re-enabling it or changing its
+    -- validity or addresses is for whoever manages the account's tokens, so
+    -- that a token a Super Administrator disabled stays disabled
+    IF (NEW.status = 'active' AND OLD.status = 'disabled'
+        OR NEW.not_before IS DISTINCT FROM OLD.not_before
+        OR NEW.expires_at IS DISTINCT FROM OLD.expires_at
+        OR NEW.allowed_cidrs IS DISTINCT FROM OLD.allowed_cidrs)
+       AND NEW.last_used_at IS NOT DISTINCT FROM OLD.last_used_at THEN
+        PERFORM secrets_store.require_action(NEW.account_id, 'token.manage');
     END IF;
     RETURN NEW;
 END
@@ -1196,7 +1269,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION @extschema@.create_secret(store_id uuid, name text, value text,
+CREATE FUNCTION @extschema@.create_secret(store_id uuid, name text, value @extschema@.secret_value,
     scopes @extschema@.scope[], comment text DEFAULT '')
 RETURNS uuid
 LANGUAGE plpgsql
@@ -1210,15 +1283,21 @@ BEGIN
         PERFORM secrets_store.not_found('store', create_secret.store_id);
     END IF;
     PERFORM secrets_store.require_action(acct, 'secret.create');
-    INSERT INTO secrets_store.secrets (account_id, store_id, name, value, scopes, comment)
-    VALUES (acct, create_secret.store_id, create_secret.name, create_secret.value,
-            create_secret.scopes, coalesce(create_secret.comment, ''))
-    RETURNING id INTO new_id;
+    BEGIN
+        INSERT INTO secrets_store.secrets (account_id, store_id, name, value, scopes, comment)
+        VALUES (acct, create_secret.store_id, create_secret.name, create_secret.value,
+                create_secret.scopes, coalesce(create_secret.comment, ''))
+        RETURNING id INTO new_id;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'a secret named "%" already exists in this store', create_secret.name
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Secret names are unique within a store; edit the existing secret or choose another name.';
+    END;
     RETURN new_id;
 END
 $$;
 
-CREATE FUNCTION @extschema@.update_secret(secret_id uuid, value text DEFAULT NULL,
+CREATE FUNCTION @extschema@.update_secret(secret_id uuid, value @extschema@.secret_value DEFAULT NULL,
     scopes @extschema@.scope[] DEFAULT NULL, comment text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
@@ -1259,11 +1338,19 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM secrets_store.not_found('secret', duplicate_secret.secret_id);
     END IF;
-    INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, comment)
-    VALUES (acct, source.store_id, duplicate_secret.name,
-            coalesce(duplicate_secret.scopes, source.scopes),
-            coalesce(duplicate_secret.comment, source.comment))
-    RETURNING id INTO new_id;
+    -- the value is copied inside C, sealed for transit, bound to this account
+    BEGIN
+        INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, comment, value)
+        VALUES (acct, source.store_id, duplicate_secret.name,
+                coalesce(duplicate_secret.scopes, source.scopes),
+                coalesce(duplicate_secret.comment, source.comment),
+                secrets_store.sealed_copy_of(acct, duplicate_secret.secret_id))
+        RETURNING id INTO new_id;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'a secret named "%" already exists in this store', duplicate_secret.name
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Choose another name for the duplicate.';
+    END;
     RETURN new_id;
 END
 $$;
@@ -1484,6 +1571,37 @@ END
 $$;
 
 -------------------------------------------------------------------------------
+-- Values (DESIGN.md section 5)
+-------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.sealed_copy_of(account_id uuid, secret_id uuid)
+RETURNS @extschema@.secret_value
+AS 'MODULE_PATHNAME', 'ss_sealed_copy_of'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- the only ways to obtain a plaintext: for secrets_store_runtime roles
+CREATE FUNCTION @extschema@.get_bound_secret(account_id uuid, script_name text, binding_name text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ss_get_bound_secret'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.get_gateway_key(account_id uuid, gateway_id text, provider text,
+                                            alias text DEFAULT 'default')
+RETURNS text
+AS 'MODULE_PATHNAME', 'ss_get_gateway_key'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- key administration, superuser only (also checked in C)
+CREATE FUNCTION @extschema@.rewrap_data_keys()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'ss_rewrap_data_keys'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.master_key_id(previous boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ss_master_key_id'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; secrets_store_user is what a login role
 -- needs.  Row-level security decides which rows.
 -------------------------------------------------------------------------------
@@ -1493,9 +1611,9 @@ GRANT USAGE ON SCHEMA @extschema@ TO secrets_store_user, secrets_store_gateway, 
 REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 REVOKE USAGE ON TYPE @extschema@.role, @extschema@.permission_group, @extschema@.scope,
-    @extschema@.quota_usage, @extschema@.principal FROM PUBLIC;
+    @extschema@.quota_usage, @extschema@.principal, @extschema@.secret_value FROM PUBLIC;
 GRANT USAGE ON TYPE @extschema@.role, @extschema@.permission_group, @extschema@.scope,
-    @extschema@.quota_usage, @extschema@.principal TO secrets_store_user;
+    @extschema@.quota_usage, @extschema@.principal, @extschema@.secret_value TO secrets_store_user;
 
 GRANT SELECT ON @extschema@.role_actions, @extschema@.permission_group_actions,
     @extschema@.accounts, @extschema@.members, @extschema@.account_limits
@@ -1520,7 +1638,7 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.secret_scopes(uuid, uuid, text),
     @extschema@.secret_scopes_by_id(uuid, uuid),
     @extschema@.usage(uuid),
-    @extschema@.key_in_use(regclass, uuid, text[]),
+    @extschema@.note_unique_key(text, text),
     @extschema@.check_secret_name(text), @extschema@.check_store_name(text),
     @extschema@.check_comment(text), @extschema@.check_scopes(@extschema@.scope[]),
     @extschema@.check_identifier(text, text, text, text),
@@ -1532,8 +1650,10 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.revoke_role(uuid, uuid, @extschema@.role),
     @extschema@.create_store(uuid, text), @extschema@.default_store(uuid),
     @extschema@.delete_store(uuid, boolean),
-    @extschema@.create_secret(uuid, text, text, @extschema@.scope[], text),
-    @extschema@.update_secret(uuid, text, @extschema@.scope[], text),
+    @extschema@.create_secret(uuid, text, @extschema@.secret_value, @extschema@.scope[], text),
+    @extschema@.update_secret(uuid, @extschema@.secret_value, @extschema@.scope[], text),
+    @extschema@.secret_value_in(cstring), @extschema@.secret_value_out(@extschema@.secret_value),
+    @extschema@.secret_value(text), @extschema@.sealed_copy_of(uuid, uuid),
     @extschema@.duplicate_secret(uuid, text, @extschema@.scope[], text),
     @extschema@.delete_secret(uuid, boolean),
     @extschema@.bind_worker(uuid, text, text, text), @extschema@.unbind_worker(uuid),
@@ -1547,3 +1667,7 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.disable_api_token(uuid), @extschema@.enable_api_token(uuid),
     @extschema@.delete_api_token(uuid)
     TO secrets_store_user;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.get_bound_secret(uuid, text, text),
+    @extschema@.get_gateway_key(uuid, text, text, text)
+    TO secrets_store_runtime;

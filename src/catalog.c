@@ -18,6 +18,7 @@
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -36,6 +37,8 @@ static const char *const relation_names[SS_NUM_RELATIONS] = {
 	[SS_REL_AI_GATEWAY_ASSOCIATIONS] = "ai_gateway_associations",
 	[SS_REL_API_TOKENS] = "api_tokens",
 	[SS_REL_API_TOKEN_SECRETS] = "api_token_secrets",
+	[SS_REL_ACCOUNT_KEYS] = "account_keys",
+	[SS_REL_SECRET_VALUES] = "secret_values",
 };
 
 static Oid	relation_oids[SS_NUM_RELATIONS];
@@ -108,8 +111,12 @@ ss_catalog_reset(void)
  * Run one parameterised statement as the owner of one of our tables, with
  * row-level security not forced: the way referential-integrity triggers write
  * past policies.  Used only for writes the principal must not make directly
- * (token hashes, last_used_at), after the caller has checked the principal's
- * right to cause them.  Returns SPI_processed.
+ * (token hashes, sealed values, data keys, last_used_at), after the caller
+ * has checked the principal's right to cause them.  Returns SPI_processed.
+ *
+ * The statement runs as a security-restricted operation with search_path
+ * pinned to pg_catalog, pg_temp, so no function or operator of the caller's
+ * can run with the owner's rights; the statements also qualify everything.
  */
 int
 ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
@@ -117,6 +124,7 @@ ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	int			save_nestlevel;
 	Oid			owner;
 	Relation	rel;
 	int			rc;
@@ -127,8 +135,12 @@ ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 	table_close(rel, AccessShareLock);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -141,6 +153,7 @@ ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 	}
 	PG_FINALLY();
 	{
+		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();

@@ -20,8 +20,8 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "catalog/index.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "funcapi.h"
 #include "parser/parse_relation.h"
 #include "utils/array.h"
@@ -38,13 +38,12 @@ PG_FUNCTION_INFO_V1(ss_account_of);
 PG_FUNCTION_INFO_V1(ss_secret_scopes);
 PG_FUNCTION_INFO_V1(ss_secret_scopes_by_id);
 PG_FUNCTION_INFO_V1(ss_usage);
-PG_FUNCTION_INFO_V1(ss_key_in_use);
 
 #define DEFAULT_MAX_STORES		1
 #define DEFAULT_MAX_SECRETS		100
 #define DEFAULT_MAX_VALUE_BYTES	65536
 
-/* Up to three equality keys on uuid or text columns, by column name */
+/* Up to four equality keys on uuid or text columns, by column name */
 typedef struct LookupKey
 {
 	const char *column;
@@ -63,12 +62,12 @@ lookup_row(SsRelation relation, const char *index_name,
 {
 	Relation	rel;
 	SysScanDesc scan;
-	ScanKeyData scankeys[3];
+	ScanKeyData scankeys[4];
 	HeapTuple	tuple;
 	Snapshot	snapshot;
 	bool		found = false;
 
-	Assert(nkeys <= 3);
+	Assert(nkeys <= 4);
 	rel = table_open(ss_relation_oid(relation), AccessShareLock);
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyInit(&scankeys[i], attnameAttNum(rel, keys[i].column, false),
@@ -138,9 +137,11 @@ may_look_into(const pg_uuid_t *account_id)
  * principal holds any right in that account; NULL otherwise (absent and
  * foreign look the same).  Ids are unique only within an account (every key
  * includes account_id), and a client may reuse another account's id in its
- * own rows, so every row with the id is considered and the first one in an
- * account of the principal's wins: a foreign row with the same id neither
- * hides the principal's own nor reveals itself.
+ * own rows (ids are also refused when already in use elsewhere, see
+ * claim_id(), but rows older than that rule may exist), so every row with
+ * the id is considered: a foreign row with the same id neither hides the
+ * principal's own nor reveals itself, and two of the principal's own rows
+ * with one id are an error rather than a guess.
  */
 Datum
 ss_account_of(PG_FUNCTION_ARGS)
@@ -166,8 +167,7 @@ ss_account_of(PG_FUNCTION_ARGS)
 	if (relation == SS_NUM_RELATIONS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("account_of() does not support relation \"%s\"",
-						get_rel_name(relid)),
+				 errmsg("account_of() does not support relation %u", relid),
 				 errhint("Use stores, secrets, worker_bindings, ai_gateway_associations or api_tokens.")));
 
 	rel = table_open(relid, AccessShareLock);
@@ -177,16 +177,21 @@ ss_account_of(PG_FUNCTION_ARGS)
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = systable_beginscan(rel, ss_index_oid(psprintf("%s_id_idx", get_rel_name(relid))),
 							  true, snapshot, 1, &key);
-	while (result == NULL && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
 		bool		isnull;
 		Datum		account = heap_getattr(tuple, account_att, RelationGetDescr(rel), &isnull);
 
-		if (!isnull && may_look_into(DatumGetUUIDP(account)))
-		{
-			result = palloc(sizeof(pg_uuid_t));
-			memcpy(result, DatumGetUUIDP(account), sizeof(pg_uuid_t));
-		}
+		if (isnull || !may_look_into(DatumGetUUIDP(account)))
+			continue;
+		if (result != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_CARDINALITY_VIOLATION),
+					 errmsg("id %s is ambiguous: it names objects in more than one of your accounts",
+							ss_uuid_string(id)),
+					 errhint("Refer to the object by account and name, or delete the copy that reuses the id.")));
+		result = palloc(sizeof(pg_uuid_t));
+		memcpy(result, DatumGetUUIDP(account), sizeof(pg_uuid_t));
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
@@ -308,64 +313,188 @@ ss_usage(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
-/*
- * key_in_use(index regclass, account_id uuid, VARIADIC key text[]) -> bool
- *
- * Whether a row with (account_id, key...) exists, through one of our unique
- * indexes whose first column is account_id and whose other columns are
- * text.  Lets triggers name a duplicate in the error (row-level security
- * makes PostgreSQL drop the detail of a unique violation).  Answers only
- * about accounts the principal belongs to.
+/* ---------------------------------------------------------------------
+ * Lookups for the value paths (values.c).  No access check here: callers
+ * are the write trigger (behind row-level security and require_action) and
+ * the runtime functions (for secrets_store_runtime roles).
+ * ---------------------------------------------------------------------
  */
-Datum
-ss_key_in_use(PG_FUNCTION_ARGS)
+
+int
+ss_max_value_bytes(const pg_uuid_t *account_id)
 {
-	Oid			indexid = PG_GETARG_OID(0);
-	pg_uuid_t  *account_id = PG_GETARG_UUID_P(1);
-	ArrayType  *key = PG_GETARG_ARRAYTYPE_P(2);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	Oid			relid = IndexGetRelation(indexid, false);
+	LookupKey	key = {"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)};
+	static const char *const columns[] = {"max_value_bytes"};
+	Datum		limit;
+	bool		isnull;
+
+	if (!lookup_row(SS_REL_ACCOUNT_LIMITS, "account_limits_pkey", &key, 1,
+					columns, &limit, &isnull, 1) || isnull)
+		return DEFAULT_MAX_VALUE_BYTES;
+	return DatumGetInt32(limit);
+}
+
+bool
+ss_secret_exists(const pg_uuid_t *account_id, const pg_uuid_t *secret_id)
+{
+	Datum		scopes;
+
+	return ss_find_secret_by_id(account_id, secret_id, &scopes);
+}
+
+bool
+ss_find_secret_by_id(const pg_uuid_t *account_id, const pg_uuid_t *secret_id,
+					 Datum *scopes)
+{
+	LookupKey	keys[2] = {
+		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
+		{"id", F_UUID_EQ, UUIDPGetDatum(secret_id)},
+	};
+	static const char *const columns[] = {"scopes"};
+	bool		isnull;
+
+	return lookup_row(SS_REL_SECRETS, "secrets_pkey", keys, 2, columns,
+					  scopes, &isnull, 1) && !isnull;
+}
+
+bool
+ss_find_secret_by_name(const pg_uuid_t *account_id, const pg_uuid_t *store_id,
+					   const char *name, pg_uuid_t *secret_id, Datum *scopes)
+{
+	LookupKey	keys[3] = {
+		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
+		{"store_id", F_UUID_EQ, UUIDPGetDatum(store_id)},
+		{"name", F_TEXTEQ, CStringGetTextDatum(name)},
+	};
+	static const char *const columns[] = {"id", "scopes"};
+	Datum		values[2];
+	bool		nulls[2];
+
+	if (!lookup_row(SS_REL_SECRETS, "secrets_account_id_store_id_name_key", keys, 3,
+					columns, values, nulls, 2) || nulls[0] || nulls[1])
+		return false;
+	memcpy(secret_id, DatumGetUUIDP(values[0]), sizeof(pg_uuid_t));
+	*scopes = values[1];
+	return true;
+}
+
+bool
+ss_find_binding(const pg_uuid_t *account_id, Datum script_name, Datum binding_name,
+				pg_uuid_t *store_id, char **secret_name)
+{
+	LookupKey	keys[3] = {
+		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
+		{"script_name", F_TEXTEQ, script_name},
+		{"binding_name", F_TEXTEQ, binding_name},
+	};
+	static const char *const columns[] = {"store_id", "secret_name"};
+	Datum		values[2];
+	bool		nulls[2];
+
+	if (!lookup_row(SS_REL_WORKER_BINDINGS,
+					"worker_bindings_account_id_script_name_binding_name_key",
+					keys, 3, columns, values, nulls, 2) || nulls[0] || nulls[1])
+		return false;
+	memcpy(store_id, DatumGetUUIDP(values[0]), sizeof(pg_uuid_t));
+	*secret_name = TextDatumGetCString(values[1]);
+	return true;
+}
+
+bool
+ss_find_association(const pg_uuid_t *account_id, Datum gateway_id, Datum provider,
+					Datum alias, pg_uuid_t *secret_id)
+{
+	LookupKey	keys[4] = {
+		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
+		{"gateway_id", F_TEXTEQ, gateway_id},
+		{"provider", F_TEXTEQ, provider},
+		{"alias", F_TEXTEQ, alias},
+	};
+	static const char *const columns[] = {"secret_id"};
+	Datum		value;
+	bool		isnull;
+
+	if (!lookup_row(SS_REL_AI_GATEWAY_ASSOCIATIONS,
+					"ai_gateway_associations_account_gateway_provider_alias_key",
+					keys, 4, columns, &value, &isnull, 1) || isnull)
+		return false;
+	memcpy(secret_id, DatumGetUUIDP(value), sizeof(pg_uuid_t));
+	return true;
+}
+
+/*
+ * claim_id() -- trigger, BEFORE INSERT on stores, secrets, worker_bindings
+ * and ai_gateway_associations.
+ *
+ * Keys include account_id (so tables can be distributed by account), which
+ * would let a client reuse another account's id in its own rows and make
+ * functions that take an id ambiguous.  Ids are therefore refused when in
+ * use in any account.  This tells the client only that an id it already
+ * knew exists; random ids cannot be guessed.
+ */
+PG_FUNCTION_INFO_V1(ss_claim_id);
+
+Datum
+ss_claim_id(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
-	Relation	index;
-	ScanKeyData scankeys[INDEX_MAX_KEYS];
+	bool		isnull;
+	Datum		id;
 	SysScanDesc scan;
+	ScanKeyData key;
 	Snapshot	snapshot;
-	bool		found;
+	bool		taken;
 
-	if (!ss_is_own_relation(relid) || !may_look_into(account_id))
-		PG_RETURN_BOOL(false);
-
-	deconstruct_array(key, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	rel = table_open(relid, AccessShareLock);
-	index = index_open(indexid, AccessShareLock);
-	if (n + 1 != IndexRelationGetNumberOfKeyAttributes(index) ||
-		index->rd_index->indkey.values[0] != attnameAttNum(rel, "account_id", false))
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("key_in_use(): index \"%s\" is not (account_id, %d text columns)",
-						RelationGetRelationName(index), n)));
-	ScanKeyInit(&scankeys[0], index->rd_index->indkey.values[0],
-				BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(account_id));
-	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-		{
-			index_close(index, AccessShareLock);
-			table_close(rel, AccessShareLock);
-			PG_RETURN_BOOL(false);
-		}
-		ScanKeyInit(&scankeys[i + 1], index->rd_index->indkey.values[i + 1],
-					BTEqualStrategyNumber, F_TEXTEQ, elems[i]);
-	}
-	index_close(index, AccessShareLock);
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("claim_id() must be a BEFORE INSERT ROW trigger")));
+	rel = trigdata->tg_relation;
+	id = heap_getattr(trigdata->tg_trigtuple, attnameAttNum(rel, "id", false),
+					  RelationGetDescr(rel), &isnull);
+	if (isnull)
+		return PointerGetDatum(trigdata->tg_trigtuple);
 
+	ScanKeyInit(&key, attnameAttNum(rel, "id", false), BTEqualStrategyNumber,
+				F_UUID_EQ, id);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = systable_beginscan(rel, indexid, true, snapshot, n + 1, scankeys);
-	found = HeapTupleIsValid(systable_getnext(scan));
+	scan = systable_beginscan(rel, ss_index_oid(psprintf("%s_id_idx", RelationGetRelationName(rel))),
+							  true, snapshot, 1, &key);
+	taken = HeapTupleIsValid(systable_getnext(scan));
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	PG_RETURN_BOOL(found);
+	if (taken)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("id %s is already in use", ss_uuid_string(DatumGetUUIDP(id))),
+				 errhint("Leave id to its default, or generate a new random UUID.")));
+	return PointerGetDatum(trigdata->tg_trigtuple);
+}
+
+/*
+ * lock_account(account_id uuid): serialise quota checks of one account by
+ * locking its account_limits row.  Principals cannot lock that row
+ * themselves (they may not update it), so nobody can hold another
+ * account's creations hostage, as a public advisory lock would allow.
+ */
+PG_FUNCTION_INFO_V1(ss_lock_account);
+
+Datum
+ss_lock_account(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *account_id = PG_GETARG_UUID_P(0);
+	Oid			types[1] = {UUIDOID};
+	Datum		values[1] = {UUIDPGetDatum(account_id)};
+
+	if (!may_look_into(account_id) && !ss_is_operator())
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("account %s not found", ss_uuid_string(account_id))));
+	ss_spi_as_owner(SS_REL_ACCOUNT_LIMITS,
+					"SELECT 1 FROM secrets_store.account_limits"
+					" WHERE account_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+					1, types, values, NULL);
+	PG_RETURN_VOID();
 }

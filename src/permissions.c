@@ -44,6 +44,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "nodes/primnodes.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "parser/parse_relation.h"
@@ -166,7 +167,7 @@ ss_action_index_or_error(const char *name)
 			appendStringInfo(&known, "%s%s", i > 0 ? ", " : "", ss_action_names[i]);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown action \"%s\"", name),
+				 errmsg("unknown action \"%.64s%s\"", name, strlen(name) > 64 ? "..." : ""),
 				 errhint("Known actions: %s.", known.data)));
 	}
 	return index;
@@ -204,6 +205,12 @@ role_invalidation_callback(Datum arg, int cacheid, uint32 hashvalue)
 	invalidation_counter++;
 	rights_valid = false;
 	ss_principal_cache_reset();
+}
+
+uint64
+ss_invalidation_count(void)
+{
+	return invalidation_counter;
 }
 
 void
@@ -750,6 +757,34 @@ mask_from_names(ArrayType *names)
 }
 
 /*
+ * Whether the argument of accounts_with() at this call site is a constant
+ * (as in every policy, once planned).  A parameter or variable can change
+ * between calls, so its mask must not be cached.
+ */
+static bool
+argument_is_constant(FmgrInfo *flinfo)
+{
+	Node	   *expr = flinfo->fn_expr;
+	Node	   *arg;
+
+	if (expr == NULL || !IsA(expr, FuncExpr) || list_length(((FuncExpr *) expr)->args) != 1)
+		return false;
+	arg = (Node *) linitial(((FuncExpr *) expr)->args);
+	if (IsA(arg, Const))
+		return true;
+	if (IsA(arg, ArrayExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((ArrayExpr *) arg)->elements)
+			if (!IsA(lfirst(lc), Const))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/*
  * accounts_with(VARIADIC actions text[]) -> uuid[]
  *
  * The accounts in which the principal holds at least one of the actions.
@@ -767,7 +802,7 @@ ss_accounts_with(PG_FUNCTION_ARGS)
 	else
 	{
 		mask = mask_from_names(PG_GETARG_ARRAYTYPE_P(0));
-		if (get_fn_expr_arg_stable(fcinfo->flinfo, 0))
+		if (argument_is_constant(fcinfo->flinfo))
 		{
 			ActionMask *saved = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
 												   sizeof(ActionMask));

@@ -251,6 +251,7 @@ ss_current_principal(void)
 {
 	Oid			userid;
 	NameData	rolename;
+	uint64		counter_before;
 
 	if (transaction_principal_active)
 		return &transaction_principal;
@@ -270,6 +271,7 @@ ss_current_principal(void)
 	cached_principal.type = PRINCIPAL_NOBODY;
 	cached_principal.userid = userid;
 
+	counter_before = ss_invalidation_count();
 	namestrcpy(&rolename, GetUserNameFromId(userid, false));
 	if (find_member_by("members_db_role_key", "db_role", F_NAMEEQ,
 					   NameGetDatum(&rolename), &cached_principal.member_id,
@@ -279,7 +281,11 @@ ss_current_principal(void)
 		cached_principal.has_member = true;
 	}
 
-	principal_valid = true;
+	/*
+	 * An invalidation that arrived during the lookup may concern what was
+	 * just read: answer with it, but read again next time.
+	 */
+	principal_valid = (counter_before == ss_invalidation_count());
 	return &cached_principal;
 }
 

@@ -38,10 +38,14 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	ss_define_key_settings();
+
 	/* nobody may invent other secrets_store.* settings */
 	MarkGUCPrefixReserved("secrets_store");
 
 	ss_register_invalidation();
 	ss_register_principal_callbacks();
 	ss_register_session_guard();
+	ss_register_explain_guard();
+	ss_register_log_hooks();
 }

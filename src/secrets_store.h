@@ -55,6 +55,8 @@ typedef enum SsRelation
 	SS_REL_AI_GATEWAY_ASSOCIATIONS,
 	SS_REL_API_TOKENS,
 	SS_REL_API_TOKEN_SECRETS,
+	SS_REL_ACCOUNT_KEYS,
+	SS_REL_SECRET_VALUES,
 	SS_NUM_RELATIONS
 } SsRelation;
 
@@ -119,15 +121,61 @@ extern bool ss_is_database_administrator(void);
 extern bool ss_is_operator(void);
 extern void ss_require_action(const pg_uuid_t *account_id, int action);
 extern void ss_register_invalidation(void);
+extern uint64 ss_invalidation_count(void);
 extern ActionMask ss_group_actions(Oid group);
 extern int	ss_token_group_outside(const pg_uuid_t *account_id, const Oid *groups,
 								   int n_groups, ActionMask *missing);
+
+/* lookups for the value paths (lookup.c) */
+extern int	ss_max_value_bytes(const pg_uuid_t *account_id);
+extern bool ss_secret_exists(const pg_uuid_t *account_id, const pg_uuid_t *secret_id);
+extern bool ss_find_secret_by_id(const pg_uuid_t *account_id, const pg_uuid_t *secret_id,
+								 Datum *scopes);
+extern bool ss_find_secret_by_name(const pg_uuid_t *account_id, const pg_uuid_t *store_id,
+								   const char *name, pg_uuid_t *secret_id, Datum *scopes);
+extern bool ss_find_binding(const pg_uuid_t *account_id, Datum script_name,
+							Datum binding_name, pg_uuid_t *store_id, char **secret_name);
+extern bool ss_find_association(const pg_uuid_t *account_id, Datum gateway_id,
+								Datum provider, Datum alias, pg_uuid_t *secret_id);
+
+/* ---------------------------------------------------------------------
+ * seal.c, keys.c: AES-256-GCM, secure buffers, master and data keys
+ * ---------------------------------------------------------------------
+ */
+#define SS_KEY_LEN		32
+#define SS_NONCE_LEN	12
+#define SS_TAG_LEN		16
+#define SS_KEY_ID_LEN	16		/* hex digits */
+
+extern void *ss_secure_alloc(Size size);
+extern void ss_secure_free(void *data, Size size);
+extern bytea *ss_aead_seal(const uint8 *key, const uint8 *plaintext, int length,
+						   const uint8 *aad, int aad_length);
+extern uint8 *ss_aead_open(const uint8 *key, const bytea *sealed, const uint8 *aad,
+						   int aad_length, int *length);
+extern uint8 *ss_transit_open(Datum value, const pg_uuid_t *account_id, int *length);
+extern Datum ss_transit_seal_for_account(const uint8 *plaintext, int length,
+										 const pg_uuid_t *account_id);
+extern void ss_define_key_settings(void);
+extern void ss_forget_master_keys(void);
+extern uint8 *ss_data_key(const pg_uuid_t *account_id, bool create);
+
+/* ---------------------------------------------------------------------
+ * emit_log.c: what reaches the server log
+ * ---------------------------------------------------------------------
+ */
+extern void ss_note_value_in_statement(void);
+extern void ss_note_unique_key(const char *constraint_name, const char *description);
+extern void ss_register_log_hooks(void);
 
 /* ---------------------------------------------------------------------
  * session_guard.c
  * ---------------------------------------------------------------------
  */
 extern void ss_register_session_guard(void);
+
+/* explain_guard.c */
+extern void ss_register_explain_guard(void);
 
 /* ---------------------------------------------------------------------
  * tokens.c

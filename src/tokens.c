@@ -429,13 +429,14 @@ touch_last_used(const TokenRow *row, TimestampTz now)
 	if (row->has_last_used_at && now - row->last_used_at < LAST_USED_RESOLUTION)
 		return;
 	ss_spi_as_owner(SS_REL_API_TOKENS,
-					"UPDATE secrets_store.api_tokens SET last_used_at = pg_catalog.now() "
-					"WHERE account_id = $1 AND id = $2 AND id IN ("
-					" SELECT id FROM secrets_store.api_tokens"
-					" WHERE account_id = $1 AND id = $2"
-					" AND (last_used_at IS NULL"
-					"      OR last_used_at < pg_catalog.now() - interval '1 minute')"
-					" FOR UPDATE SKIP LOCKED)",
+					"UPDATE secrets_store.api_tokens SET last_used_at = pg_catalog.now()"
+					" WHERE account_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2"
+					" AND id OPERATOR(pg_catalog.=) ANY (ARRAY("
+					"  SELECT t.id FROM secrets_store.api_tokens t"
+					"  WHERE t.account_id OPERATOR(pg_catalog.=) $1 AND t.id OPERATOR(pg_catalog.=) $2"
+					"  AND (t.last_used_at IS NULL OR t.last_used_at OPERATOR(pg_catalog.<)"
+					"       (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))"
+					"  FOR UPDATE SKIP LOCKED))",
 					2, types, values, NULL);
 }
 
@@ -450,7 +451,7 @@ ss_authenticate(PG_FUNCTION_ARGS)
 	TokenRow	row;
 	uint8		stored[PG_SHA256_DIGEST_LENGTH];
 	uint8		presented[PG_SHA256_DIGEST_LENGTH];
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now = GetCurrentTimestamp();
 	Principal	principal;
 
 	ss_require_transaction_block("authenticate");
@@ -513,8 +514,9 @@ store_token_hash(const pg_uuid_t *account_id, const pg_uuid_t *token_id,
 	values[2] = PointerGetDatum(hash_value);
 	if (ss_spi_as_owner(SS_REL_API_TOKEN_SECRETS,
 						replace ?
-						"UPDATE secrets_store.api_token_secrets SET hash = $3 "
-						"WHERE account_id = $1 AND token_id = $2" :
+						"UPDATE secrets_store.api_token_secrets SET hash = $3"
+						" WHERE account_id OPERATOR(pg_catalog.=) $1"
+						" AND token_id OPERATOR(pg_catalog.=) $2" :
 						"INSERT INTO secrets_store.api_token_secrets (account_id, token_id, hash) "
 						"VALUES ($1, $2, $3)",
 						3, types, values, NULL) != 1)

@@ -246,14 +246,18 @@ INSERT INTO cases (rule, who, statement, outcome, message, hint) VALUES
   $s$UPDATE secrets_store.stores SET account_id = ss_test.id('globex') WHERE id = ss_test.id('acme.empty_store')$s$,
   '22023', '^a store cannot move to another id or account$', 'Only the name of a store can change');
 
--- duplicate names: 23505 naming the name (in the message or its detail)
+-- duplicate names: 23505 naming the name.  The function API says it in the
+-- message; on the direct-SQL path PostgreSQL names the constraint and the
+-- extension adds a DETAIL naming the key when the error reaches the client
+-- (an emit_log_hook, so not visible to an in-session handler like this
+-- one: sql/duplicates.sql shows it as a client sees it)
 INSERT INTO cases (rule, who, statement, outcome, message, hint, with_detail) VALUES
  ('duplicate secret name via create_secret() -> 23505 naming the name', 'ss_bob',
   $s$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'API_KEY', NULL, '{workers}')$s$,
   '23505', '\mAPI_KEY\M', NULL, true),
- ('duplicate secret name via direct INSERT -> 23505 naming the name', 'ss_bob',
+ ('duplicate secret name via direct INSERT -> 23505 naming the constraint', 'ss_bob',
   $s$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'API_KEY', '{workers}')$s$,
-  '23505', '\mAPI_KEY\M', NULL, true),
+  '23505', '"secrets_account_id_store_id_name_key"', NULL, false),
  ('duplicate secret name via duplicate_secret() -> 23505 naming the name', 'ss_bob',
   $s$SELECT secrets_store.duplicate_secret(ss_test.id('acme.spare'), 'API_KEY')$s$,
   '23505', '\mAPI_KEY\M', NULL, true),
@@ -268,16 +272,16 @@ INSERT INTO cases (rule, who, statement, outcome, message, hint, with_detail) VA
   '23505', '\mgw1\M', NULL, true),
  ('duplicate store name via direct INSERT -> 23505 naming the name', 'ss_bob',
   $s$INSERT INTO secrets_store.stores (account_id, name) VALUES (ss_test.id('acme'), 'acme-main')$s$,
-  '23505', 'acme-main', NULL, true),
+  '23505', '"stores_account_id_name_key"', NULL, false),
  ('duplicate store name via direct UPDATE (rename) -> 23505 naming the name', 'ss_bob',
   $s$UPDATE secrets_store.stores SET name = 'acme-main' WHERE id = ss_test.id('acme.empty_store')$s$,
-  '23505', 'acme-main', NULL, true),
+  '23505', '"stores_account_id_name_key"', NULL, false),
  ('duplicate Worker binding via direct INSERT -> 23505 naming the binding', 'ss_carol',
   $s$INSERT INTO secrets_store.worker_bindings (account_id, script_name, binding_name, store_id, secret_name) VALUES (ss_test.id('acme'), 'shop', 'API', ss_test.id('acme.store'), 'SPARE')$s$,
-  '23505', '\mAPI\M', NULL, true),
+  '23505', '"worker_bindings_account_id_script_name_binding_name_key"', NULL, false),
  ('duplicate gateway association via direct INSERT -> 23505 naming the gateway', 'ss_carol',
   $s$INSERT INTO secrets_store.ai_gateway_associations (account_id, gateway_id, provider, secret_id) VALUES (ss_test.id('acme'), 'gw1', 'openai', ss_test.id('acme.api_key'))$s$,
-  '23505', '\mgw1\M', NULL, true);
+  '23505', '"ai_gateway_associations_account_gateway_provider_alias_key"', NULL, false);
 
 -- bindings need the workers scope, associations the ai_gateway scope; the
 -- secret must exist
@@ -352,20 +356,20 @@ CROSS JOIN (VALUES
 WHERE p.pord <= 2 OR n.nord = 1
 ORDER BY p.pord, n.nord;
 
--- secret values are a later feature: refused, and never echoed
+-- secret values over the account's limit: refused, and never echoed
 INSERT INTO cases (rule, who, statement, outcome, message, hint) VALUES
- ('a value in create_secret() -> 0A000, no row written', 'ss_bob',
-  $s$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'WITH_VALUE', 'sk-live-Zq7VALUE-4242', '{workers}')$s$,
-  '0A000', '^secret values cannot be stored', 'without a value'),
- ('a value in a direct INSERT -> 0A000, no row written', 'ss_bob',
-  $s$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, value) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'WITH_VALUE', '{workers}', 'sk-live-Zq7VALUE-4242')$s$,
-  '0A000', '^secret values cannot be stored', 'without a value'),
- ('a value in update_secret() -> 0A000, row unchanged', 'ss_bob',
-  $s$SELECT secrets_store.update_secret(ss_test.id('acme.spare'), value => 'sk-live-Zq7VALUE-4242')$s$,
-  '0A000', '^secret values cannot be stored', 'without a value'),
- ('a value in a direct UPDATE -> 0A000, row unchanged', 'ss_bob',
-  $s$UPDATE secrets_store.secrets SET value = 'sk-live-Zq7VALUE-4242' WHERE id = ss_test.id('acme.spare')$s$,
-  '0A000', '^secret values cannot be stored', 'without a value'),
+ ('a value over the limit in create_secret() -> 54000, no row written', 'ss_bob',
+  format($s$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'WITH_VALUE', %L, '{workers}')$s$, 'sk-live-Zq7VALUE-' || repeat('x', 65536)),
+  '54000', '^secret value is 65553 bytes; the account''s limit is 65536 bytes$', 'max_value_bytes'),
+ ('a value over the limit in a direct INSERT -> 54000, no row written', 'ss_bob',
+  format($s$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, value) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'WITH_VALUE', '{workers}', %L)$s$, 'sk-live-Zq7VALUE-' || repeat('x', 65536)),
+  '54000', '^secret value is 65553 bytes; the account''s limit is 65536 bytes$', 'max_value_bytes'),
+ ('a value over the limit in update_secret() -> 54000, row unchanged', 'ss_bob',
+  format($s$SELECT secrets_store.update_secret(ss_test.id('acme.spare'), value => %L)$s$, 'sk-live-Zq7VALUE-' || repeat('x', 65536)),
+  '54000', '^secret value is 65553 bytes; the account''s limit is 65536 bytes$', 'max_value_bytes'),
+ ('a value over the limit in a direct UPDATE -> 54000, row unchanged', 'ss_bob',
+  format($s$UPDATE secrets_store.secrets SET value = %L WHERE id = ss_test.id('acme.spare')$s$, 'sk-live-Zq7VALUE-' || repeat('x', 65536)),
+  '54000', '^secret value is 65553 bytes; the account''s limit is 65536 bytes$', 'max_value_bytes'),
  ('a value with a bad name -> 22023 that does not echo the value', 'ss_bob',
   $s$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'BAD NAME', 'sk-live-Zq7VALUE-4242', '{workers}')$s$,
   '22023', '^invalid secret name "BAD NAME"$', 'A-Z, a-z, 0-9, underscore and dash');
@@ -551,14 +555,12 @@ SELECT ok(strpos(concat_ws(' / ', r.message, r.detail, r.hint), 'Zq7VALUE') = 0,
           format('%s: message, detail and hint do not contain the value', c.rule))
 FROM cases c JOIN results r USING (ord) WHERE c.statement LIKE '%Zq7VALUE%' ORDER BY ord;
 
--- a value offered under a name that is taken: either error may come first
--- (the contract does not order them), but it is an error and never echoes
+-- a value offered under a name that is taken: an error that never echoes
 -- the value
 CREATE TEMP TABLE dup_value AS
 SELECT * FROM pg_temp.try('ss_bob',
     $s$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'API_KEY', 'sk-live-Zq7VALUE-4242', '{workers}')$s$);
-SELECT ok(outcome IN ('0A000', '23505'),
-          format('a value under a duplicate name is refused as a value (0A000) or a duplicate (23505); got %s: %s', outcome, message))
+SELECT is(outcome, '23505', 'a value under a duplicate name is refused as a duplicate: 23505')
 FROM dup_value;
 SELECT ok(strpos(concat_ws(' / ', message, detail, hint), 'Zq7VALUE') = 0,
           'a value under a duplicate name: message, detail and hint do not contain the value')
