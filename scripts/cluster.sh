@@ -72,7 +72,7 @@ start)
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$CLUSTER'
 port = $PORT
-shared_preload_libraries = 'secrets_store'
+shared_preload_libraries = 'secrets_store, pg_stat_statements'
 secrets_store.master_key_file = '$CLUSTER/keys/master.key'
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '

@@ -50,18 +50,27 @@ fi
 passed=$((passed + ${tap_total:-0} - tap_failed))
 failed=$((failed + tap_failed))
 
-echo "== connection-pool tests (pgbouncer, transaction mode, one server connection)"
-if test/pool/run.sh "$DB" >"$log" 2>&1; then :; fi
-grep -E '^(not ok|# failed|Bail out)' "$log" || true
-pool_passed=$(grep -Ec '^ok ' "$log" || true)
-pool_failed=$(grep -Ec '^not ok ' "$log" || true)
-if ! grep -Eq '^1\.\.[0-9]+' "$log"; then
-    tail -20 "$log"
-    pool_failed=$((pool_failed + 1))
-fi
-echo "$pool_passed passed, $pool_failed failed"
-passed=$((passed + pool_passed))
-failed=$((failed + pool_failed))
+# run_tap NAME COMMAND...: a TAP-producing test script, counted per test
+run_tap() {
+    local name=$1
+    shift
+    echo "== $name"
+    if "$@" >"$log" 2>&1; then :; fi
+    grep -E '^(not ok|# failed|Bail out)' "$log" || true
+    grep -E '^# phase 2 channel report' "$log" || true
+    local tap_passed tap_failed
+    tap_passed=$(grep -Ec '^ok ' "$log" || true)
+    tap_failed=$(grep -Ec '^not ok ' "$log" || true)
+    if ! grep -Eq '^1\.\.[0-9]+' "$log"; then
+        tail -20 "$log"
+        tap_failed=$((tap_failed + 1))
+    fi
+    echo "$tap_passed passed, $tap_failed failed"
+    passed=$((passed + tap_passed))
+    failed=$((failed + tap_failed))
+}
+run_tap "connection-pool tests (pgbouncer, transaction mode, one server connection)" test/pool/run.sh "$DB"
+run_tap "canary test (no secret value in logs, statistics, data files or WAL)" test/canary/run.sh "$DB"
 rm -f "$log"
 
 echo "summary: $passed passed, $failed failed"
