@@ -4,6 +4,8 @@
 -- SQLSTATE of the refusal (42501 lacks the action, P0002 cannot see it).
 \pset footer off
 \pset null '-'
+\echo 'Legend: Y = allowed; 42501 = refused, the person lacks the action in that account;'
+\echo '        P0002 = "not found": the person holds nothing there, so for them it does not exist.'
 
 CREATE TEMP TABLE observed AS SELECT * FROM ss_test.observe();
 
@@ -40,7 +42,8 @@ ORDER BY o.action_ord
 \crosstabview action label cell person_ord
 
 \echo '== What a refusal looks like'
-SELECT outcome AS sqlstate, message, hint FROM observed
+SELECT label AS who, action, CASE prefix WHEN 'acme' THEN 'own' ELSE 'another' END AS account,
+       outcome AS sqlstate, message, hint FROM observed
 WHERE (db_role, action, prefix) IN (('ss_dave', 'secret.create', 'acme'),
                                     ('ss_bob', 'binding.create', 'acme'),
                                     ('ss_alice', 'secret.edit', 'globex'))
@@ -118,8 +121,37 @@ SELECT count(*) FILTER (WHERE prefix = 'globex' AND outcome = 'P0002') AS anothe
             ELSE 'MISMATCH' END AS verdict
 FROM token_observed;
 
-\echo '== A token that is unknown, disabled, expired or garbage: one answer (28000)'
+\echo '== A token that is garbage, tampered with, or disabled: one answer (28000)'
+SELECT 'disabled' AS "the Read token" FROM secrets_store.disable_api_token((SELECT id FROM secrets_store.api_tokens WHERE name = 'demo secrets_store_read'));
 SELECT v.what, t.outcome AS sqlstate, t.message
 FROM (VALUES ('garbage', 'not a token'),
-             ('tampered', (SELECT overlay(bearer placing 'AAAA' from 40 for 4) FROM demo_tokens LIMIT 1))) AS v (what, b),
+             ('tampered', (SELECT overlay(bearer placing 'AAAA' from 40 for 4) FROM demo_tokens LIMIT 1)),
+             ('disabled', (SELECT bearer FROM demo_tokens WHERE permission_group = 'secrets_store_read'))) AS v (what, b),
      ss_test.attempt_token(v.b, 'SELECT 1') t;
+
+\echo
+\echo '== Secret values: written once, never read back by people, read by the bound Worker'
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ss_worker_runtime') THEN
+        CREATE ROLE ss_worker_runtime LOGIN;
+    END IF;
+END $$;
+GRANT secrets_store_runtime TO ss_worker_runtime;
+SET ROLE ss_bob;      -- Secrets Store Admin writes the value
+SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'STRIPE_KEY', 'sk_live_demo_4242', '{workers}',
+                                   'payments') IS NOT NULL AS created;
+RESET ROLE;
+SET ROLE ss_carol;    -- Deployer binds it to the checkout Worker
+SELECT secrets_store.bind_worker(ss_test.id('acme.store'), 'checkout', 'STRIPE', 'STRIPE_KEY') IS NOT NULL AS bound;
+RESET ROLE;
+SET ROLE ss_alice;    -- even the Super Administrator reads only metadata
+SELECT name, status, scopes, value FROM secrets_store.secrets WHERE name = 'STRIPE_KEY';
+RESET ROLE;
+SET ROLE ss_worker_runtime;   -- the Workers runtime resolves the binding
+SELECT md5(secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'STRIPE')) = md5('sk_live_demo_4242')
+       AS "runtime got bob's value (by digest)";
+RESET ROLE;
+SELECT p.label AS person, t.outcome AS get_bound_secret
+FROM ss_test.people p,
+     ss_test.attempt(p.db_role, $$SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'STRIPE')$$) t
+ORDER BY p.ord;

@@ -3,6 +3,7 @@
 # work: every member role attempting every action, observed beside DESIGN.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CLUSTER_MODE=fresh   # a new throwaway cluster, with its own master key
 source scripts/setup.sh
 
 DB=secrets_store_demo
