@@ -14,13 +14,18 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "parser/parse_relation.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/datum.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "secrets_store.h"
 
@@ -105,6 +110,53 @@ void
 ss_catalog_reset(void)
 {
 	memset(relation_oids, 0, sizeof(relation_oids));
+}
+
+/*
+ * Find the single row of rel matching keys through the named index and
+ * return copies of the wanted columns.  Returns false if there is none.
+ */
+bool
+ss_lookup_row(SsRelation relation, const char *index_name,
+			  const SsKey *keys, int nkeys,
+			  const char *const *columns, Datum *values, bool *nulls, int ncolumns)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData scankeys[4];
+	HeapTuple	tuple;
+	Snapshot	snapshot;
+	bool		found = false;
+
+	Assert(nkeys <= 4);
+	rel = table_open(ss_relation_oid(relation), AccessShareLock);
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyInit(&scankeys[i], attnameAttNum(rel, keys[i].column, false),
+					BTEqualStrategyNumber, keys[i].eq_proc, keys[i].value);
+
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, ss_index_oid(index_name), true, snapshot,
+							  nkeys, scankeys);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		for (int i = 0; i < ncolumns; i++)
+		{
+			AttrNumber	att = attnameAttNum(rel, columns[i], false);
+			Form_pg_attribute attr = TupleDescAttr(desc, att - 1);
+			Datum		value = heap_getattr(tuple, att, desc, &nulls[i]);
+
+			values[i] = nulls[i] ? (Datum) 0 :
+				datumCopy(value, attr->attbyval, attr->attlen);
+		}
+		found = true;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return found;
 }
 
 /*

@@ -291,34 +291,17 @@ typedef struct WrappedKey
 static bool
 find_wrapped_key(const pg_uuid_t *account_id, WrappedKey *out)
 {
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	Snapshot	snapshot;
-	bool		found = false;
+	SsKey		key = {"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)};
+	static const char *const columns[] = {"master_key_id", "wrapped_key"};
+	Datum		values[2];
+	bool		nulls[2];
 
-	rel = table_open(ss_relation_oid(SS_REL_ACCOUNT_KEYS), AccessShareLock);
-	ScanKeyInit(&key, attnameAttNum(rel, "account_id", false),
-				BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(account_id));
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = systable_beginscan(rel, ss_index_oid("account_keys_pkey"), true, snapshot, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		bool		isnull;
-		Datum		id = heap_getattr(tuple, attnameAttNum(rel, "master_key_id", false), desc, &isnull);
-		Datum		wrapped = heap_getattr(tuple, attnameAttNum(rel, "wrapped_key", false), desc, &isnull);
-
-		strlcpy(out->master_key_id, TextDatumGetCString(id), sizeof(out->master_key_id));
-		out->wrapped = DatumGetByteaPCopy(wrapped);
-		found = true;
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	return found;
+	if (!ss_lookup_row(SS_REL_ACCOUNT_KEYS, "account_keys_pkey", &key, 1,
+					   columns, values, nulls, 2) || nulls[0] || nulls[1])
+		return false;
+	strlcpy(out->master_key_id, TextDatumGetCString(values[0]), sizeof(out->master_key_id));
+	out->wrapped = DatumGetByteaPP(values[1]);
+	return true;
 }
 
 /* the configured master key with this id, or an error saying what is wrong */

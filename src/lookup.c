@@ -43,61 +43,6 @@ PG_FUNCTION_INFO_V1(ss_usage);
 #define DEFAULT_MAX_SECRETS		100
 #define DEFAULT_MAX_VALUE_BYTES	65536
 
-/* Up to four equality keys on uuid or text columns, by column name */
-typedef struct LookupKey
-{
-	const char *column;
-	Oid			eq_proc;
-	Datum		value;
-} LookupKey;
-
-/*
- * Find the single row of rel matching keys through the named index and
- * return copies of the wanted columns.  Returns false if there is none.
- */
-static bool
-lookup_row(SsRelation relation, const char *index_name,
-		   const LookupKey *keys, int nkeys,
-		   const char *const *columns, Datum *values, bool *nulls, int ncolumns)
-{
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData scankeys[4];
-	HeapTuple	tuple;
-	Snapshot	snapshot;
-	bool		found = false;
-
-	Assert(nkeys <= 4);
-	rel = table_open(ss_relation_oid(relation), AccessShareLock);
-	for (int i = 0; i < nkeys; i++)
-		ScanKeyInit(&scankeys[i], attnameAttNum(rel, keys[i].column, false),
-					BTEqualStrategyNumber, keys[i].eq_proc, keys[i].value);
-
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = systable_beginscan(rel, ss_index_oid(index_name), true, snapshot,
-							  nkeys, scankeys);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		TupleDesc	desc = RelationGetDescr(rel);
-
-		for (int i = 0; i < ncolumns; i++)
-		{
-			AttrNumber	att = attnameAttNum(rel, columns[i], false);
-			Form_pg_attribute attr = TupleDescAttr(desc, att - 1);
-			Datum		value = heap_getattr(tuple, att, desc, &nulls[i]);
-
-			values[i] = nulls[i] ? (Datum) 0 :
-				datumCopy(value, attr->attbyval, attr->attlen);
-		}
-		found = true;
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	return found;
-}
-
 /* Number of rows of rel with the given account_id, through an index on it */
 static int64
 count_for_account(SsRelation relation, const char *index_name,
@@ -213,7 +158,7 @@ Datum
 ss_secret_scopes(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *account_id = PG_GETARG_UUID_P(0);
-	LookupKey	keys[3] = {
+	SsKey	keys[3] = {
 		{"account_id", F_UUID_EQ, PG_GETARG_DATUM(0)},
 		{"store_id", F_UUID_EQ, PG_GETARG_DATUM(1)},
 		{"name", F_TEXTEQ, PG_GETARG_DATUM(2)},
@@ -223,7 +168,7 @@ ss_secret_scopes(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	if (!may_look_into(account_id) ||
-		!lookup_row(SS_REL_SECRETS, "secrets_account_id_store_id_name_key",
+		!ss_lookup_row(SS_REL_SECRETS, "secrets_account_id_store_id_name_key",
 					keys, 3, columns, &scopes, &isnull, 1) ||
 		isnull)
 		PG_RETURN_NULL();
@@ -237,7 +182,7 @@ Datum
 ss_secret_scopes_by_id(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *account_id = PG_GETARG_UUID_P(0);
-	LookupKey	keys[2] = {
+	SsKey	keys[2] = {
 		{"account_id", F_UUID_EQ, PG_GETARG_DATUM(0)},
 		{"id", F_UUID_EQ, PG_GETARG_DATUM(1)},
 	};
@@ -246,7 +191,7 @@ ss_secret_scopes_by_id(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	if (!may_look_into(account_id) ||
-		!lookup_row(SS_REL_SECRETS, "secrets_pkey", keys, 2, columns,
+		!ss_lookup_row(SS_REL_SECRETS, "secrets_pkey", keys, 2, columns,
 					&scopes, &isnull, 1) ||
 		isnull)
 		PG_RETURN_NULL();
@@ -264,7 +209,7 @@ Datum
 ss_usage(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *account_id = PG_GETARG_UUID_P(0);
-	LookupKey	key = {"account_id", F_UUID_EQ, PG_GETARG_DATUM(0)};
+	SsKey	key = {"account_id", F_UUID_EQ, PG_GETARG_DATUM(0)};
 	static const char *const columns[] = {"max_secrets", "max_stores", "max_value_bytes"};
 	Datum		limits[3];
 	bool		limit_nulls[3];
@@ -285,15 +230,15 @@ ss_usage(PG_FUNCTION_ARGS)
 				 errmsg("function returning record called in context that cannot accept type record")));
 	desc = BlessTupleDesc(desc);
 
-	if (!lookup_row(SS_REL_ACCOUNT_LIMITS, "account_limits_pkey", &key, 1,
+	if (!ss_lookup_row(SS_REL_ACCOUNT_LIMITS, "account_limits_pkey", &key, 1,
 					columns, limits, limit_nulls, 3))
 	{
-		LookupKey	account_key = {"id", F_UUID_EQ, PG_GETARG_DATUM(0)};
+		SsKey	account_key = {"id", F_UUID_EQ, PG_GETARG_DATUM(0)};
 		static const char *const id_column[] = {"id"};
 		Datum		found_id;
 		bool		found_null;
 
-		if (!lookup_row(SS_REL_ACCOUNTS, "accounts_pkey", &account_key, 1,
+		if (!ss_lookup_row(SS_REL_ACCOUNTS, "accounts_pkey", &account_key, 1,
 						id_column, &found_id, &found_null, 1))
 			ereport(ERROR,
 					(errcode(ERRCODE_NO_DATA_FOUND),
@@ -323,12 +268,12 @@ ss_usage(PG_FUNCTION_ARGS)
 int
 ss_max_value_bytes(const pg_uuid_t *account_id)
 {
-	LookupKey	key = {"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)};
+	SsKey	key = {"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)};
 	static const char *const columns[] = {"max_value_bytes"};
 	Datum		limit;
 	bool		isnull;
 
-	if (!lookup_row(SS_REL_ACCOUNT_LIMITS, "account_limits_pkey", &key, 1,
+	if (!ss_lookup_row(SS_REL_ACCOUNT_LIMITS, "account_limits_pkey", &key, 1,
 					columns, &limit, &isnull, 1) || isnull)
 		return DEFAULT_MAX_VALUE_BYTES;
 	return DatumGetInt32(limit);
@@ -346,14 +291,14 @@ bool
 ss_find_secret_by_id(const pg_uuid_t *account_id, const pg_uuid_t *secret_id,
 					 Datum *scopes)
 {
-	LookupKey	keys[2] = {
+	SsKey	keys[2] = {
 		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
 		{"id", F_UUID_EQ, UUIDPGetDatum(secret_id)},
 	};
 	static const char *const columns[] = {"scopes"};
 	bool		isnull;
 
-	return lookup_row(SS_REL_SECRETS, "secrets_pkey", keys, 2, columns,
+	return ss_lookup_row(SS_REL_SECRETS, "secrets_pkey", keys, 2, columns,
 					  scopes, &isnull, 1) && !isnull;
 }
 
@@ -361,7 +306,7 @@ bool
 ss_find_secret_by_name(const pg_uuid_t *account_id, const pg_uuid_t *store_id,
 					   const char *name, pg_uuid_t *secret_id, Datum *scopes)
 {
-	LookupKey	keys[3] = {
+	SsKey	keys[3] = {
 		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
 		{"store_id", F_UUID_EQ, UUIDPGetDatum(store_id)},
 		{"name", F_TEXTEQ, CStringGetTextDatum(name)},
@@ -370,7 +315,7 @@ ss_find_secret_by_name(const pg_uuid_t *account_id, const pg_uuid_t *store_id,
 	Datum		values[2];
 	bool		nulls[2];
 
-	if (!lookup_row(SS_REL_SECRETS, "secrets_account_id_store_id_name_key", keys, 3,
+	if (!ss_lookup_row(SS_REL_SECRETS, "secrets_account_id_store_id_name_key", keys, 3,
 					columns, values, nulls, 2) || nulls[0] || nulls[1])
 		return false;
 	memcpy(secret_id, DatumGetUUIDP(values[0]), sizeof(pg_uuid_t));
@@ -382,7 +327,7 @@ bool
 ss_find_binding(const pg_uuid_t *account_id, Datum script_name, Datum binding_name,
 				pg_uuid_t *store_id, char **secret_name)
 {
-	LookupKey	keys[3] = {
+	SsKey	keys[3] = {
 		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
 		{"script_name", F_TEXTEQ, script_name},
 		{"binding_name", F_TEXTEQ, binding_name},
@@ -391,7 +336,7 @@ ss_find_binding(const pg_uuid_t *account_id, Datum script_name, Datum binding_na
 	Datum		values[2];
 	bool		nulls[2];
 
-	if (!lookup_row(SS_REL_WORKER_BINDINGS,
+	if (!ss_lookup_row(SS_REL_WORKER_BINDINGS,
 					"worker_bindings_account_id_script_name_binding_name_key",
 					keys, 3, columns, values, nulls, 2) || nulls[0] || nulls[1])
 		return false;
@@ -404,7 +349,7 @@ bool
 ss_find_association(const pg_uuid_t *account_id, Datum gateway_id, Datum provider,
 					Datum alias, pg_uuid_t *secret_id)
 {
-	LookupKey	keys[4] = {
+	SsKey	keys[4] = {
 		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
 		{"gateway_id", F_TEXTEQ, gateway_id},
 		{"provider", F_TEXTEQ, provider},
@@ -414,7 +359,7 @@ ss_find_association(const pg_uuid_t *account_id, Datum gateway_id, Datum provide
 	Datum		value;
 	bool		isnull;
 
-	if (!lookup_row(SS_REL_AI_GATEWAY_ASSOCIATIONS,
+	if (!ss_lookup_row(SS_REL_AI_GATEWAY_ASSOCIATIONS,
 					"ai_gateway_associations_account_gateway_provider_alias_key",
 					keys, 4, columns, &value, &isnull, 1) || isnull)
 		return false;

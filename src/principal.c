@@ -199,36 +199,17 @@ find_member_by(const char *index_name, const char *column, Oid eq_proc,
 			   Datum key_value, pg_uuid_t *id_out, char **email_out,
 			   MemoryContext mcxt)
 {
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	Snapshot	snapshot;
-	bool		found = false;
+	SsKey		key = {column, eq_proc, key_value};
+	static const char *const columns[] = {"id", "email"};
+	Datum		values[2];
+	bool		nulls[2];
 
-	rel = table_open(ss_relation_oid(SS_REL_MEMBERS), AccessShareLock);
-	ScanKeyInit(&key, attnameAttNum(rel, column, false),
-				BTEqualStrategyNumber, eq_proc, key_value);
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = systable_beginscan(rel, ss_index_oid(index_name), true, snapshot, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		bool		isnull;
-		Datum		id;
-		Datum		email;
-
-		id = heap_getattr(tuple, attnameAttNum(rel, "id", false), desc, &isnull);
-		email = heap_getattr(tuple, attnameAttNum(rel, "email", false), desc, &isnull);
-		memcpy(id_out, DatumGetUUIDP(id), sizeof(pg_uuid_t));
-		*email_out = MemoryContextStrdup(mcxt, TextDatumGetCString(email));
-		found = true;
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	return found;
+	if (!ss_lookup_row(SS_REL_MEMBERS, index_name, &key, 1, columns, values, nulls, 2) ||
+		nulls[0] || nulls[1])
+		return false;
+	memcpy(id_out, DatumGetUUIDP(values[0]), sizeof(pg_uuid_t));
+	*email_out = MemoryContextStrdup(mcxt, TextDatumGetCString(values[1]));
+	return true;
 }
 
 bool

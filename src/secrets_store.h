@@ -67,6 +67,19 @@ extern void ss_catalog_reset(void);
 extern int	ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 							Oid *argtypes, Datum *values, const char *nulls);
 
+/* an equality key on a column, for ss_lookup_row() */
+typedef struct SsKey
+{
+	const char *column;
+	Oid			eq_proc;
+	Datum		value;
+} SsKey;
+
+extern bool ss_lookup_row(SsRelation relation, const char *index_name,
+						  const SsKey *keys, int nkeys,
+						  const char *const *columns, Datum *values, bool *nulls,
+						  int ncolumns);
+
 /* ---------------------------------------------------------------------
  * principal.c
  * ---------------------------------------------------------------------

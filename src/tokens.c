@@ -244,103 +244,61 @@ read_groups(Datum array, TokenRow *row)
 static bool
 find_token(const pg_uuid_t *token_id, TokenRow *row)
 {
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	Snapshot	snapshot;
-	bool		found = false;
+	SsKey		key = {"id", F_UUID_EQ, UUIDPGetDatum(token_id)};
+	static const char *const columns[] = {
+		"account_id", "owner_member_id", "name", "permission_groups", "status",
+		"not_before", "expires_at", "last_used_at", "allowed_cidrs"
+	};
+	Datum		v[9];
+	bool		n[9];
 
 	memset(row, 0, sizeof(TokenRow));
-	rel = table_open(ss_relation_oid(SS_REL_API_TOKENS), AccessShareLock);
-	ScanKeyInit(&key, attnameAttNum(rel, "id", false), BTEqualStrategyNumber,
-				F_UUID_EQ, UUIDPGetDatum(token_id));
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = systable_beginscan(rel, ss_index_oid("api_tokens_id_idx"), true,
-							  snapshot, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		bool		isnull;
-		Datum		d;
+	if (!ss_lookup_row(SS_REL_API_TOKENS, "api_tokens_id_idx", &key, 1, columns, v, n, 9))
+		return false;
 
-#define COLUMN(name) heap_getattr(tuple, attnameAttNum(rel, name, false), desc, &isnull)
-		memcpy(&row->id, token_id, sizeof(pg_uuid_t));
-		d = COLUMN("account_id");
-		memcpy(&row->account_id, DatumGetUUIDP(d), sizeof(pg_uuid_t));
-		d = COLUMN("owner_member_id");
-		if ((row->has_owner = !isnull))
-			memcpy(&row->owner_id, DatumGetUUIDP(d), sizeof(pg_uuid_t));
-		d = COLUMN("name");
-		row->name = TextDatumGetCString(d);
-		d = COLUMN("permission_groups");
-		if (!isnull)
-			read_groups(d, row);
-		d = COLUMN("status");
-		row->active = !isnull && strcmp(TextDatumGetCString(d), "active") == 0;
-		d = COLUMN("not_before");
-		if ((row->has_not_before = !isnull))
-			row->not_before = DatumGetTimestampTz(d);
-		d = COLUMN("expires_at");
-		if ((row->has_expires_at = !isnull))
-			row->expires_at = DatumGetTimestampTz(d);
-		d = COLUMN("last_used_at");
-		if ((row->has_last_used_at = !isnull))
-			row->last_used_at = DatumGetTimestampTz(d);
-		d = COLUMN("allowed_cidrs");
-		if (!isnull)
-		{
-			row->allowed_cidrs = DatumGetArrayTypePCopy(d);
-			if (ArrayGetNItems(ARR_NDIM(row->allowed_cidrs),
-							   ARR_DIMS(row->allowed_cidrs)) == 0)
-				row->allowed_cidrs = NULL;
-		}
-#undef COLUMN
-		found = true;
+	memcpy(&row->id, token_id, sizeof(pg_uuid_t));
+	memcpy(&row->account_id, DatumGetUUIDP(v[0]), sizeof(pg_uuid_t));
+	if ((row->has_owner = !n[1]))
+		memcpy(&row->owner_id, DatumGetUUIDP(v[1]), sizeof(pg_uuid_t));
+	row->name = TextDatumGetCString(v[2]);
+	if (!n[3])
+		read_groups(v[3], row);
+	row->active = !n[4] && strcmp(TextDatumGetCString(v[4]), "active") == 0;
+	if ((row->has_not_before = !n[5]))
+		row->not_before = DatumGetTimestampTz(v[5]);
+	if ((row->has_expires_at = !n[6]))
+		row->expires_at = DatumGetTimestampTz(v[6]);
+	if ((row->has_last_used_at = !n[7]))
+		row->last_used_at = DatumGetTimestampTz(v[7]);
+	if (!n[8])
+	{
+		row->allowed_cidrs = DatumGetArrayTypeP(v[8]);
+		if (ArrayGetNItems(ARR_NDIM(row->allowed_cidrs), ARR_DIMS(row->allowed_cidrs)) == 0)
+			row->allowed_cidrs = NULL;
 	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	return found;
+	return true;
 }
 
 static bool
 find_token_hash(const TokenRow *row, uint8 *hash)
 {
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData keys[2];
-	HeapTuple	tuple;
-	Snapshot	snapshot;
-	bool		found = false;
+	SsKey		keys[2] = {
+		{"account_id", F_UUID_EQ, UUIDPGetDatum(&row->account_id)},
+		{"token_id", F_UUID_EQ, UUIDPGetDatum(&row->id)},
+	};
+	static const char *const columns[] = {"hash"};
+	Datum		value;
+	bool		isnull;
+	bytea	   *stored;
 
-	rel = table_open(ss_relation_oid(SS_REL_API_TOKEN_SECRETS), AccessShareLock);
-	ScanKeyInit(&keys[0], attnameAttNum(rel, "account_id", false),
-				BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&row->account_id));
-	ScanKeyInit(&keys[1], attnameAttNum(rel, "token_id", false),
-				BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&row->id));
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = systable_beginscan(rel, ss_index_oid("api_token_secrets_pkey"), true,
-							  snapshot, 2, keys);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		bytea	   *stored = DatumGetByteaPP(heap_getattr(tuple,
-														  attnameAttNum(rel, "hash", false),
-														  RelationGetDescr(rel), &isnull));
-
-		if (!isnull && VARSIZE_ANY_EXHDR(stored) == PG_SHA256_DIGEST_LENGTH)
-		{
-			memcpy(hash, VARDATA_ANY(stored), PG_SHA256_DIGEST_LENGTH);
-			found = true;
-		}
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	return found;
+	if (!ss_lookup_row(SS_REL_API_TOKEN_SECRETS, "api_token_secrets_pkey", keys, 2,
+					   columns, &value, &isnull, 1) || isnull)
+		return false;
+	stored = DatumGetByteaPP(value);
+	if (VARSIZE_ANY_EXHDR(stored) != PG_SHA256_DIGEST_LENGTH)
+		return false;
+	memcpy(hash, VARDATA_ANY(stored), PG_SHA256_DIGEST_LENGTH);
+	return true;
 }
 
 /* ---------------------------------------------------------------------

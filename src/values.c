@@ -91,37 +91,19 @@ seal_for(const pg_uuid_t *account_id, const pg_uuid_t *secret_id,
 static bool
 find_sealed(const pg_uuid_t *account_id, const pg_uuid_t *secret_id, bytea **sealed)
 {
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData keys[2];
-	HeapTuple	tuple;
-	Snapshot	snapshot;
-	bool		found = false;
+	SsKey		keys[2] = {
+		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
+		{"secret_id", F_UUID_EQ, UUIDPGetDatum(secret_id)},
+	};
+	static const char *const columns[] = {"sealed"};
+	Datum		value;
+	bool		isnull;
 
-	rel = table_open(ss_relation_oid(SS_REL_SECRET_VALUES), AccessShareLock);
-	ScanKeyInit(&keys[0], attnameAttNum(rel, "account_id", false),
-				BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(account_id));
-	ScanKeyInit(&keys[1], attnameAttNum(rel, "secret_id", false),
-				BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(secret_id));
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = systable_beginscan(rel, ss_index_oid("secret_values_pkey"), true, snapshot, 2, keys);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tuple, attnameAttNum(rel, "sealed", false),
-									 RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-		{
-			*sealed = DatumGetByteaPCopy(d);
-			found = true;
-		}
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	return found;
+	if (!ss_lookup_row(SS_REL_SECRET_VALUES, "secret_values_pkey", keys, 2,
+					   columns, &value, &isnull, 1) || isnull)
+		return false;
+	*sealed = DatumGetByteaPP(value);
+	return true;
 }
 
 /*

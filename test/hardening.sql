@@ -6,18 +6,6 @@
 BEGIN;
 SELECT plan(25);
 
-CREATE FUNCTION pg_temp.run_as(who name, statement text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', who);
-    EXECUTE statement INTO result;
-    RESET ROLE;
-    RETURN result;
-END
-$$;
-
 -- 1. Code that writes as the table owner pins search_path: an operator the
 --    caller defines never runs with the owner's rights.
 DO $$ BEGIN
@@ -44,7 +32,7 @@ BEGIN
 END $f$;
 CREATE OPERATOR ss_trap.< (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = ss_trap.lt);
 RESET ROLE;
-CREATE TEMP TABLE trap_token AS SELECT pg_temp.run_as('ss_schemer',
+CREATE TEMP TABLE trap_token AS SELECT ss_test.run_as('ss_schemer',
     $$SELECT secrets_store.create_api_token(ss_test.id('acme'), 'trap', '{secrets_store_read}')$$) AS bearer;
 GRANT SELECT ON trap_token TO PUBLIC;
 CREATE FUNCTION pg_temp.spring_trap() RETURNS text LANGUAGE plpgsql AS $$
@@ -128,10 +116,10 @@ SELECT is((ss_test.attempt('ss_bob', $$INSERT INTO pg_temp.nudge VALUES (1)$$)).
           '2BP01', 'deleting a bound secret from a nested trigger is still refused: 2BP01');
 
 -- 6. a token a Super Administrator disabled stays disabled
-SELECT pg_temp.run_as('ss_carol', $$SELECT secrets_store.create_api_token(ss_test.id('acme'), 'carol ci', '{workers_scripts_edit}') IS NOT NULL$$);
+SELECT ss_test.run_as('ss_carol', $$SELECT secrets_store.create_api_token(ss_test.id('acme'), 'carol ci', '{workers_scripts_edit}') IS NOT NULL$$);
 CREATE TEMP TABLE carol_token AS SELECT id FROM secrets_store.api_tokens WHERE name = 'carol ci';
 GRANT SELECT ON carol_token TO PUBLIC;
-SELECT pg_temp.run_as('ss_alice', format($$SELECT secrets_store.disable_api_token(%L)::text$$, (SELECT id FROM carol_token)));
+SELECT ss_test.run_as('ss_alice', format($$SELECT secrets_store.disable_api_token(%L)::text$$, (SELECT id FROM carol_token)));
 SELECT is((ss_test.attempt('ss_carol', format($$SELECT secrets_store.enable_api_token(%L)$$, (SELECT id FROM carol_token)))).outcome,
           '42501', 'the owner cannot re-enable a token the Super Administrator disabled: 42501');
 SELECT is((ss_test.attempt('ss_carol', format($$UPDATE secrets_store.api_tokens SET status = 'active' WHERE id = %L$$, (SELECT id FROM carol_token)))).outcome,
@@ -154,7 +142,7 @@ BEGIN
     END LOOP;
     RETURN array_to_string(answers, ',');
 END $$;
-SELECT is(pg_temp.run_as('ss_carol', $$SELECT pg_temp.accounts_for_each('{binding.create,member.manage,token.manage,secret.read}')$$),
+SELECT is(ss_test.run_as('ss_carol', $$SELECT pg_temp.accounts_for_each('{binding.create,member.manage,token.manage,secret.read}')$$),
           '1,0,0,1', 'accounts_with() called with a changing variable answers for each value');
 
 -- 8. internal functions refuse odd input with a clean error

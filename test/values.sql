@@ -9,18 +9,6 @@
 BEGIN;
 SELECT plan(92);
 
-CREATE FUNCTION pg_temp.run_as(who name, statement text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', who);
-    EXECUTE statement INTO result;
-    RESET ROLE;
-    RETURN result;
-END
-$$;
-
 -- a value as the runtime sees it, or the SQLSTATE and message of the refusal
 CREATE FUNCTION pg_temp.runtime(statement text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -55,16 +43,16 @@ GRANT SELECT ON ids TO PUBLIC;
 CREATE FUNCTION pg_temp.id(n text) RETURNS uuid LANGUAGE sql AS $$ SELECT id FROM ids WHERE name = n $$;
 
 -- a secret with a value, bound to a Worker and associated with a gateway
-INSERT INTO ids VALUES ('payment', pg_temp.run_as('ss_bob',
+INSERT INTO ids VALUES ('payment', ss_test.run_as('ss_bob',
     $$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'PAYMENT_KEY', 'pk_live_first', '{workers,ai_gateway}')$$)::uuid);
-SELECT lives_ok($$SELECT pg_temp.run_as('ss_carol', 'SELECT secrets_store.bind_worker(ss_test.id(''acme.store''), ''checkout'', ''PAY'', ''PAYMENT_KEY'')')$$,
+SELECT lives_ok($$SELECT ss_test.run_as('ss_carol', 'SELECT secrets_store.bind_worker(ss_test.id(''acme.store''), ''checkout'', ''PAY'', ''PAYMENT_KEY'')')$$,
                 'a Deployer binds the secret to a Worker');
-SELECT lives_ok(format($$SELECT pg_temp.run_as('ss_carol', 'SELECT secrets_store.associate_gateway(''%s'', ''gw9'', ''openai'')')$$, pg_temp.id('payment')),
+SELECT lives_ok(format($$SELECT ss_test.run_as('ss_carol', 'SELECT secrets_store.associate_gateway(''%s'', ''gw9'', ''openai'')')$$, pg_temp.id('payment')),
                 'and associates it with an AI gateway');
 
 SELECT is((SELECT status FROM secrets_store.secrets WHERE id = pg_temp.id('payment')), 'active', 'a secret with a value is active');
 SELECT is((SELECT value::text FROM secrets_store.secrets WHERE id = pg_temp.id('payment')), NULL, 'reading value returns NULL, even for a superuser');
-SELECT is(pg_temp.run_as('ss_bob', $$SELECT count(value)::text FROM secrets_store.secrets$$), '0', 'reading value returns NULL for the Admin who wrote it');
+SELECT is(ss_test.run_as('ss_bob', $$SELECT count(value)::text FROM secrets_store.secrets$$), '0', 'reading value returns NULL for the Admin who wrote it');
 SELECT is((SELECT status FROM secrets_store.secrets WHERE id = ss_test.id('acme.api_key')), 'pending', 'a secret created without a value is pending');
 SELECT is('anything'::secrets_store.secret_value::text, '(sealed)', 'a secret_value never prints its content');
 
@@ -77,28 +65,28 @@ SELECT is(pg_temp.runtime($$SELECT secrets_store.get_gateway_key(ss_test.id('acm
           'pk_live_first', 'and with the alias named');
 
 -- an edit takes effect everywhere at once
-SELECT lives_ok(format($$SELECT pg_temp.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', value => ''pk_live_second'')')$$, pg_temp.id('payment')),
+SELECT lives_ok(format($$SELECT ss_test.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', value => ''pk_live_second'')')$$, pg_temp.id('payment')),
                 'an Admin edits the value');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'PAY')$$),
           'pk_live_second', 'the binding sees the new value at once');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_gateway_key(ss_test.id('acme'), 'gw9', 'openai')$$),
           'pk_live_second', 'the association sees the new value at once');
-SELECT lives_ok(format($$SELECT pg_temp.run_as('ss_bob', 'UPDATE secrets_store.secrets SET value = ''pk_live_third'' WHERE id = ''%s'' RETURNING 1')$$, pg_temp.id('payment')),
+SELECT lives_ok(format($$SELECT ss_test.run_as('ss_bob', 'UPDATE secrets_store.secrets SET value = ''pk_live_third'' WHERE id = ''%s'' RETURNING 1')$$, pg_temp.id('payment')),
                 'a direct UPDATE of value (the ORM path) is accepted');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'PAY')$$),
           'pk_live_third', 'and sealed the same way');
-SELECT lives_ok(format($$SELECT pg_temp.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', comment => ''rotated'')')$$, pg_temp.id('payment')),
+SELECT lives_ok(format($$SELECT ss_test.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', comment => ''rotated'')')$$, pg_temp.id('payment')),
                 'editing only the comment');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'PAY')$$),
           'pk_live_third', 'keeps the value');
-SELECT lives_ok($$SELECT pg_temp.run_as('ss_bob', $q$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, value) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'ORM_SECRET', '{workers}', 'from an orm'::text) RETURNING id$q$)$$,
+SELECT lives_ok($$SELECT ss_test.run_as('ss_bob', $q$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, value) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'ORM_SECRET', '{workers}', 'from an orm'::text) RETURNING id$q$)$$,
                 'a direct INSERT with a text-typed value (the ORM path) is accepted');
 SELECT is((SELECT status FROM secrets_store.secrets WHERE name = 'ORM_SECRET'), 'active', 'and the secret is active');
 
 -- duplicate: same value, sealed anew for the new secret
-INSERT INTO ids VALUES ('copy', pg_temp.run_as('ss_bob', format(
+INSERT INTO ids VALUES ('copy', ss_test.run_as('ss_bob', format(
     $$SELECT secrets_store.duplicate_secret(%L, 'PAYMENT_KEY_COPY')$$, pg_temp.id('payment')))::uuid);
-SELECT lives_ok($$SELECT pg_temp.run_as('ss_carol', 'SELECT secrets_store.bind_worker(ss_test.id(''acme.store''), ''checkout'', ''PAY_COPY'', ''PAYMENT_KEY_COPY'')')$$,
+SELECT lives_ok($$SELECT ss_test.run_as('ss_carol', 'SELECT secrets_store.bind_worker(ss_test.id(''acme.store''), ''checkout'', ''PAY_COPY'', ''PAYMENT_KEY_COPY'')')$$,
                 'the duplicate can be bound');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'PAY_COPY')$$),
           'pk_live_third', 'a duplicate carries the same value');
@@ -106,7 +94,7 @@ SELECT isnt((SELECT sealed FROM secrets_store.secret_values WHERE secret_id = pg
             (SELECT sealed FROM secrets_store.secret_values WHERE secret_id = pg_temp.id('payment')),
             'sealed under its own associated data and nonce');
 SELECT is((SELECT status FROM secrets_store.secrets WHERE id = pg_temp.id('copy')), 'active', 'and it is active');
-SELECT is(pg_temp.run_as('ss_bob', format($$SELECT secrets_store.duplicate_secret(%L, 'PENDING_COPY')::text IS NOT NULL$$, ss_test.id('acme.api_key'))), 'true',
+SELECT is(ss_test.run_as('ss_bob', format($$SELECT secrets_store.duplicate_secret(%L, 'PENDING_COPY')::text IS NOT NULL$$, ss_test.id('acme.api_key'))), 'true',
           'duplicating a pending secret makes a pending secret');
 SELECT is((ss_test.attempt('ss_dave', format($$SELECT secrets_store.sealed_copy_of(ss_test.id('acme'), %L)$$, pg_temp.id('payment')))).outcome,
           '42501', 'a Reporter cannot take a sealed copy: 42501');
@@ -119,8 +107,8 @@ SELECT is((ss_test.attempt('ss_erin', format($$UPDATE secrets_store.secrets SET 
 SELECT secrets_store.revoke_role(ss_test.id('globex'), ss_test.id('ss_erin'), 'secrets_store_admin');
 
 -- nonces: the same value twice seals differently
-INSERT INTO ids VALUES ('twin1', pg_temp.run_as('ss_bob', $$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'TWIN_1', 'same value', '{workers}')$$)::uuid);
-INSERT INTO ids VALUES ('twin2', pg_temp.run_as('ss_bob', $$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'TWIN_2', 'same value', '{workers}')$$)::uuid);
+INSERT INTO ids VALUES ('twin1', ss_test.run_as('ss_bob', $$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'TWIN_1', 'same value', '{workers}')$$)::uuid);
+INSERT INTO ids VALUES ('twin2', ss_test.run_as('ss_bob', $$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'TWIN_2', 'same value', '{workers}')$$)::uuid);
 SELECT isnt((SELECT sealed FROM secrets_store.secret_values WHERE secret_id = pg_temp.id('twin1')),
             (SELECT sealed FROM secrets_store.secret_values WHERE secret_id = pg_temp.id('twin2')),
             'the same value in two secrets seals to different bytes');
@@ -128,7 +116,7 @@ SELECT isnt(substr((SELECT sealed FROM secrets_store.secret_values WHERE secret_
             substr((SELECT sealed FROM secrets_store.secret_values WHERE secret_id = pg_temp.id('twin2')), 1, 12),
             'with different nonces');
 CREATE TEMP TABLE before_rewrite AS SELECT sealed FROM secrets_store.secret_values WHERE secret_id = pg_temp.id('twin1');
-SELECT pg_temp.run_as('ss_bob', format($$SELECT secrets_store.update_secret(%L, value => 'same value')::text$$, pg_temp.id('twin1')));
+SELECT ss_test.run_as('ss_bob', format($$SELECT secrets_store.update_secret(%L, value => 'same value')::text$$, pg_temp.id('twin1')));
 SELECT isnt((SELECT sealed FROM secrets_store.secret_values WHERE secret_id = pg_temp.id('twin1')),
             (SELECT sealed FROM before_rewrite), 'writing the same value again seals it anew');
 SELECT is((SELECT count(*) FROM secrets_store.secret_values v
@@ -138,7 +126,7 @@ SELECT is(length((SELECT sealed FROM secrets_store.secret_values WHERE secret_id
           12 + length(convert_to('same value', 'UTF8')) + 16, 'sealed = 12-byte nonce, ciphertext, 16-byte tag');
 
 -- associated data: a ciphertext copied to another row does not open
-SELECT lives_ok($$SELECT pg_temp.run_as('ss_carol', 'SELECT secrets_store.bind_worker(ss_test.id(''acme.store''), ''checkout'', ''TWIN'', ''TWIN_2'')')$$,
+SELECT lives_ok($$SELECT ss_test.run_as('ss_carol', 'SELECT secrets_store.bind_worker(ss_test.id(''acme.store''), ''checkout'', ''TWIN'', ''TWIN_2'')')$$,
                 'a binding to the second twin');
 UPDATE secrets_store.secret_values SET sealed = (SELECT sealed FROM secrets_store.secret_values WHERE secret_id = pg_temp.id('twin1'))
 WHERE secret_id = pg_temp.id('twin2');
@@ -147,7 +135,7 @@ SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('ac
           'a ciphertext copied (by a superuser) to another secret fails to open, with a clear error');
 UPDATE secrets_store.secret_values SET sealed = overlay(sealed placing '\x00'::bytea from 20 for 1)
 WHERE secret_id = pg_temp.id('twin1');
-SELECT lives_ok($$SELECT pg_temp.run_as('ss_carol', 'SELECT secrets_store.bind_worker(ss_test.id(''acme.store''), ''checkout'', ''TWIN1'', ''TWIN_1'')')$$,
+SELECT lives_ok($$SELECT ss_test.run_as('ss_carol', 'SELECT secrets_store.bind_worker(ss_test.id(''acme.store''), ''checkout'', ''TWIN1'', ''TWIN_1'')')$$,
                 'a binding to the first twin');
 SELECT matches(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'TWIN1')$$),
                '^XX001', 'a tampered ciphertext fails to open');
@@ -180,7 +168,7 @@ SELECT is(array_agg(DISTINCT t.outcome), ARRAY['42501'],
           'every person of the fixture is refused get_gateway_key: 42501')
 FROM ss_test.people p, ss_test.attempt(p.db_role, $$SELECT secrets_store.get_gateway_key(ss_test.id('acme'), 'gw9', 'openai')$$) t;
 CREATE TEMP TABLE group_tokens (g secrets_store.permission_group, bearer text);
-INSERT INTO group_tokens SELECT g, pg_temp.run_as('ss_alice', format(
+INSERT INTO group_tokens SELECT g, ss_test.run_as('ss_alice', format(
     $$SELECT secrets_store.create_api_token(ss_test.id('acme'), %L, %L)$$, 'runtime probe ' || g, ARRAY[g]))
 FROM unnest(enum_range(NULL::secrets_store.permission_group)) g;
 SELECT is(array_agg(DISTINCT t.outcome), ARRAY['42501'],
@@ -214,17 +202,17 @@ SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('ac
           'P0002: secret not found', 'a bound secret without a value: P0002 secret not found');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_gateway_key(ss_test.id('acme'), 'gw9', 'openai', 'other')$$),
           'P0002: secret not found', 'an unknown alias: P0002 secret not found');
-SELECT lives_ok(format($$SELECT pg_temp.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', scopes => ''{ai_gateway}'')')$$, pg_temp.id('payment')),
+SELECT lives_ok(format($$SELECT ss_test.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', scopes => ''{ai_gateway}'')')$$, pg_temp.id('payment')),
                 'the Admin removes the workers scope');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'PAY')$$),
           'P0002: secret not found', 'a Worker bound to a secret that lost its workers scope: P0002');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_gateway_key(ss_test.id('acme'), 'gw9', 'openai')$$),
           'pk_live_third', 'the gateway association still reads it');
-SELECT lives_ok(format($$SELECT pg_temp.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', scopes => ''{workers}'')')$$, pg_temp.id('payment')),
+SELECT lives_ok(format($$SELECT ss_test.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', scopes => ''{workers}'')')$$, pg_temp.id('payment')),
                 'the Admin swaps the scopes');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_gateway_key(ss_test.id('acme'), 'gw9', 'openai')$$),
           'P0002: secret not found', 'an association whose secret lost the ai_gateway scope: P0002');
-SELECT lives_ok(format($$SELECT pg_temp.run_as('ss_bob', 'SELECT secrets_store.delete_secret(''%s'', force => true)')$$, pg_temp.id('copy')),
+SELECT lives_ok(format($$SELECT ss_test.run_as('ss_bob', 'SELECT secrets_store.delete_secret(''%s'', force => true)')$$, pg_temp.id('copy')),
                 'the Admin force-deletes the duplicate while bound');
 SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'PAY_COPY')$$),
           'P0002: secret not found', 'a binding to a deleted secret: P0002 secret not found');
@@ -242,7 +230,7 @@ SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('ac
           '55000: no master key is configured', 'reading a value without a master key fails: 55000');
 SELECT matches(pg_temp.runtime($$SELECT secrets_store.get_gateway_key(ss_test.id('acme'), 'gw1', 'openai')$$),
                '^P0002', 'reading a secret that has no value needs no key');
-SELECT lives_ok(format($$SELECT pg_temp.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', scopes => ''{workers,ai_gateway}'')')$$, pg_temp.id('payment')),
+SELECT lives_ok(format($$SELECT ss_test.run_as('ss_bob', 'SELECT secrets_store.update_secret(''%s'', scopes => ''{workers,ai_gateway}'')')$$, pg_temp.id('payment')),
                 'the scopes can still be edited without a key');
 SELECT matches(pg_temp.runtime($$SELECT secrets_store.get_gateway_key(ss_test.id('acme'), 'gw9', 'openai')$$),
                '^55000: no master key is configured', 'through an association too: 55000');
@@ -303,7 +291,7 @@ SELECT is((ss_test.attempt('ss_alice', $$SELECT count(*) FROM secrets_store.secr
 SELECT is((ss_test.attempt('ss_alice', $$SHOW secrets_store.master_key_file$$)).outcome, '42501', 'the key setting is hidden from non-superusers: 42501');
 
 -- crypto-shredding: deleting an account destroys its data key
-SELECT pg_temp.run_as('ss_gina', $$SELECT secrets_store.update_secret(ss_test.id('globex.api_key'), value => 'globex secret')::text$$);
+SELECT ss_test.run_as('ss_gina', $$SELECT secrets_store.update_secret(ss_test.id('globex.api_key'), value => 'globex secret')::text$$);
 CREATE TEMP TABLE globex_backup AS SELECT * FROM secrets_store.secret_values WHERE account_id = ss_test.id('globex');
 SELECT is((SELECT count(*) FROM globex_backup), 1::bigint, 'a copy of Globex''s sealed value rows is taken');
 DELETE FROM secrets_store.accounts WHERE id = ss_test.id('globex');
