@@ -3,6 +3,7 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/defau
 
 MODULE_big = secrets_store
 OBJS = \
+	src/audit.o \
 	src/catalog.o \
 	src/emit_log.o \
 	src/explain_guard.o \

@@ -27,3 +27,10 @@ CROSS JOIN LATERAL regexp_matches(coalesce(pol.polqual::text, '') || coalesce(po
 JOIN pg_proc p ON p.oid = m.funcid[1]::oid
 WHERE pol.polrelid::regclass::text LIKE 'secrets_store.%'
 ORDER BY 1;
+
+-- the audit trail, for a Secrets Store Admin (audit.read)
+SET enable_seqscan = off;
+SET ROLE ss_bob;
+EXPLAIN (COSTS OFF) SELECT * FROM secrets_store.audit_events WHERE account_id = ss_test.id('acme');
+RESET ROLE;
+RESET enable_seqscan;

@@ -489,6 +489,33 @@ CREATE TABLE @extschema@.secret_values (
 COMMENT ON TABLE @extschema@.secret_values IS
     'Secret values sealed under their account''s data key, bound to account and secret. No role but the owner may read it.';
 
+-------------------------------------------------------------------------------
+-- The audit trail (src/audit.c): append-only, written by the database
+-- itself in the transaction of the change, readable per audit.read.  No FK
+-- to accounts: events outlive what they describe.
+-------------------------------------------------------------------------------
+CREATE TABLE @extschema@.audit_events (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    occurred_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    account_id uuid NOT NULL,
+    action text NOT NULL,
+    resource_type text NOT NULL,
+    resource_id uuid,
+    resource_name text,
+    actor_type text NOT NULL,
+    actor_member_id uuid,
+    actor_token_id uuid,
+    actor_db_role name,
+    client_addr inet,
+    application_name text,
+    details jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT audit_events_pkey PRIMARY KEY (account_id, id),
+    CONSTRAINT audit_events_action_check CHECK (action IN ('create', 'update', 'delete', 'access')),
+    CONSTRAINT audit_events_actor_type_check CHECK (actor_type IN ('member', 'token', 'runtime', 'database_role'))
+);
+CREATE INDEX audit_events_account_id_occurred_at_idx
+    ON @extschema@.audit_events (account_id, occurred_at);
+
 COMMENT ON COLUMN @extschema@.secrets.value IS
     'Write-only. Reads always return NULL; values are sealed, never stored in this column.';
 
@@ -640,6 +667,18 @@ ALTER TABLE @extschema@.account_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.account_keys FORCE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.secret_values ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.secret_values FORCE ROW LEVEL SECURITY;
+
+-- events are written only by the extension, as the owner (src/audit.c)
+ALTER TABLE @extschema@.audit_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.audit_events FORCE ROW LEVEL SECURITY;
+CREATE POLICY audit_events_select ON @extschema@.audit_events FOR SELECT
+    USING (account_id = ANY (@extschema@.accounts_with('audit.read')));
+CREATE POLICY audit_events_insert ON @extschema@.audit_events FOR INSERT
+    WITH CHECK (false);
+CREATE POLICY audit_events_update ON @extschema@.audit_events FOR UPDATE
+    USING (false) WITH CHECK (false);
+CREATE POLICY audit_events_delete ON @extschema@.audit_events FOR DELETE
+    USING (false);
 
 -------------------------------------------------------------------------------
 -- Triggers: the checks that give direct SQL (ORMs, psql) the same errors as
@@ -1108,6 +1147,36 @@ $$;
 CREATE TRIGGER api_tokens_before_update
     BEFORE UPDATE ON @extschema@.api_tokens
     FOR EACH ROW EXECUTE FUNCTION @extschema@.api_tokens_before_update();
+
+-------------------------------------------------------------------------------
+-- Audit triggers: one event per changed row, in the same transaction
+-------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.audit_row()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'ss_audit_row'
+LANGUAGE C;
+CREATE TRIGGER secrets_audit AFTER INSERT OR UPDATE OR DELETE ON @extschema@.secrets
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.audit_row('secret', 'id', 'name');
+CREATE TRIGGER stores_audit AFTER INSERT OR UPDATE OR DELETE ON @extschema@.stores
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.audit_row('store', 'id', 'name');
+CREATE TRIGGER worker_bindings_audit AFTER INSERT OR UPDATE OR DELETE ON @extschema@.worker_bindings
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.audit_row('worker_binding', 'id', 'script_name,binding_name');
+CREATE TRIGGER ai_gateway_associations_audit AFTER INSERT OR UPDATE OR DELETE ON @extschema@.ai_gateway_associations
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.audit_row('ai_gateway_association', 'id', 'gateway_id,provider,alias');
+CREATE TRIGGER role_assignments_audit AFTER INSERT OR UPDATE OR DELETE ON @extschema@.role_assignments
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.audit_row('role_assignment', 'member_id', 'role');
+CREATE TRIGGER api_tokens_audit AFTER INSERT OR UPDATE OR DELETE ON @extschema@.api_tokens
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.audit_row('api_token', 'id', 'name');
+
+-- append-only, for the owner too; only purge_audit_events() deletes
+CREATE FUNCTION @extschema@.audit_events_immutable()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'ss_audit_events_immutable'
+LANGUAGE C;
+CREATE TRIGGER audit_events_immutable BEFORE UPDATE OR DELETE ON @extschema@.audit_events
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.audit_events_immutable();
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON @extschema@.audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_events_immutable();
 
 -------------------------------------------------------------------------------
 -- The function API (DESIGN.md section 4).  SECURITY INVOKER wrappers over
@@ -1602,6 +1671,41 @@ AS 'MODULE_PATHNAME', 'ss_master_key_id'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -------------------------------------------------------------------------------
+-- Reading and keeping the trail
+-------------------------------------------------------------------------------
+-- retention, for operators; leaves an event in every account it touched
+CREATE FUNCTION @extschema@.purge_audit_events(older_than interval)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ss_purge_audit_events'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- one account's events in a time range, one JSON object per event, for
+-- SIEM ingestion (newline-delimited with psql -At)
+CREATE FUNCTION @extschema@.export_audit_events(account_id uuid,
+    from_time timestamptz DEFAULT '-infinity', to_time timestamptz DEFAULT 'infinity')
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM secrets_store.require_action(export_audit_events.account_id, 'audit.read');
+    RETURN QUERY
+    SELECT jsonb_build_object(
+               'id', e.id, 'occurred_at', e.occurred_at, 'account_id', e.account_id,
+               'action', e.action, 'resource_type', e.resource_type,
+               'resource_id', e.resource_id, 'resource_name', e.resource_name,
+               'actor_type', e.actor_type, 'actor_member_id', e.actor_member_id,
+               'actor_token_id', e.actor_token_id, 'actor_db_role', e.actor_db_role,
+               'client_addr', host(e.client_addr), 'application_name', e.application_name,
+               'details', e.details)
+      FROM secrets_store.audit_events e
+     WHERE e.account_id = export_audit_events.account_id
+       AND e.occurred_at >= from_time AND e.occurred_at < to_time
+     ORDER BY e.occurred_at, e.id;
+END
+$$;
+
+-------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; secrets_store_user is what a login role
 -- needs.  Row-level security decides which rows.
 -------------------------------------------------------------------------------
@@ -1625,6 +1729,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.stores, @extschema@.secrets,
 GRANT INSERT, UPDATE, DELETE ON @extschema@.accounts, @extschema@.members,
     @extschema@.account_limits TO secrets_store_operator;
 GRANT SELECT, DELETE ON @extschema@.api_tokens TO secrets_store_user;
+GRANT SELECT ON @extschema@.audit_events TO secrets_store_user;
 GRANT UPDATE (name, status, not_before, expires_at, allowed_cidrs)
     ON @extschema@.api_tokens TO secrets_store_user;
 
@@ -1665,8 +1770,10 @@ GRANT EXECUTE ON FUNCTION
                                  timestamptz, timestamptz, cidr[], boolean),
     @extschema@.roll_api_token(uuid), @extschema@.visible_token(uuid),
     @extschema@.disable_api_token(uuid), @extschema@.enable_api_token(uuid),
-    @extschema@.delete_api_token(uuid)
+    @extschema@.delete_api_token(uuid),
+    @extschema@.export_audit_events(uuid, timestamptz, timestamptz)
     TO secrets_store_user;
+GRANT EXECUTE ON FUNCTION @extschema@.purge_audit_events(interval) TO secrets_store_operator;
 GRANT EXECUTE ON FUNCTION
     @extschema@.get_bound_secret(uuid, text, text),
     @extschema@.get_gateway_key(uuid, text, text, text)

@@ -44,6 +44,7 @@ static const char *const relation_names[SS_NUM_RELATIONS] = {
 	[SS_REL_API_TOKEN_SECRETS] = "api_token_secrets",
 	[SS_REL_ACCOUNT_KEYS] = "account_keys",
 	[SS_REL_SECRET_VALUES] = "secret_values",
+	[SS_REL_AUDIT_EVENTS] = "audit_events",
 };
 
 static Oid	relation_oids[SS_NUM_RELATIONS];
@@ -170,29 +171,38 @@ ss_lookup_row(SsRelation relation, const char *index_name,
  * pinned to pg_catalog, pg_temp, so no function or operator of the caller's
  * can run with the owner's rights; the statements also qualify everything.
  */
+void
+ss_become_owner(SsRelation relation, SsOwnerState *state)
+{
+	Relation	rel = table_open(ss_relation_oid(relation), AccessShareLock);
+	Oid			owner = rel->rd_rel->relowner;
+
+	table_close(rel, AccessShareLock);
+	GetUserIdAndSecContext(&state->userid, &state->sec_context);
+	SetUserIdAndSecContext(owner, state->sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	state->nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+}
+
+void
+ss_restore_owner(SsOwnerState *state)
+{
+	AtEOXact_GUC(false, state->nestlevel);
+	SetUserIdAndSecContext(state->userid, state->sec_context);
+}
+
 int
 ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 				Oid *argtypes, Datum *values, const char *nulls)
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-	Oid			owner;
-	Relation	rel;
+	SsOwnerState state;
 	int			rc;
 	volatile uint64 processed = 0;
 
-	rel = table_open(ss_relation_oid(relation), AccessShareLock);
-	owner = rel->rd_rel->relowner;
-	table_close(rel, AccessShareLock);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	ss_become_owner(relation, &state);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -205,8 +215,7 @@ ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 	}
 	PG_FINALLY();
 	{
-		AtEOXact_GUC(false, save_nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec_context);
+		ss_restore_owner(&state);
 	}
 	PG_END_TRY();
 	return (int) processed;

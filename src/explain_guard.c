@@ -97,11 +97,15 @@ guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 			char	   *schema = get_namespace_name(get_rel_namespace(relid));
 
 			if (schema != NULL && strcmp(schema, SS_SCHEMA_NAME) == 0)
+			{
+				ss_audit_refusal(NULL, "explain.analyze", "42501",
+								 "EXPLAIN ANALYZE over secrets_store tables");
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("EXPLAIN ANALYZE is not allowed on %s tables", SS_SCHEMA_NAME),
 						 errdetail("Its row counts would reveal rows that row-level security hides."),
 						 errhint("Use EXPLAIN without ANALYZE, or ask a database administrator.")));
+			}
 		}
 	}
 	if (prev_ExecutorStart)

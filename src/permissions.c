@@ -645,6 +645,8 @@ ss_require_action(const pg_uuid_t *account_id, int action)
 		const Principal *principal = ss_current_principal();
 
 		ensure_rights();
+		ss_audit_refusal(account_id, ss_action_names[action], "42501",
+						 "the principal lacks the action");
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied: %s may not perform \"%s\"",
@@ -923,6 +925,8 @@ Datum
 ss_require_operator_sql(PG_FUNCTION_ARGS)
 {
 	if (!ss_is_operator())
+	{
+		ss_audit_refusal(NULL, "operator", "42501", "not a secrets_store operator");
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied: %s is not a secrets_store operator",
@@ -930,6 +934,7 @@ ss_require_operator_sql(PG_FUNCTION_ARGS)
 				 errdetail("Creating accounts and members and changing account limits are operator tasks."),
 				 errhint("Grant the role %s to the database role that does this.",
 						 SS_OPERATOR_ROLE)));
+	}
 	PG_RETURN_VOID();
 }
 

@@ -400,12 +400,15 @@ ss_act_as(PG_FUNCTION_ARGS)
 	Principal	principal;
 
 	if (!OidIsValid(gateway) || !has_privs_of_role(GetUserId(), gateway))
+	{
+		ss_audit_refusal(NULL, "act_as", "42501", "not a gateway role");
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied: database role \"%s\" may not act as a member",
 						GetUserNameFromId(GetUserId(), false)),
 				 errhint("Only members of %s may call act_as(); grant it to the application's login role.",
 						 SS_GATEWAY_ROLE)));
+	}
 	ss_require_transaction_block("act_as");
 
 	memset(&principal, 0, sizeof(principal));

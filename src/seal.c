@@ -199,17 +199,22 @@ get_transit_key(void)
 }
 
 /*
- * Transit blob: magic (4) [|| account id (16)] || nonce || ciphertext || tag.
- * "SSV1" blobs come from plaintext written by the client; "SSVA" blobs are
- * copies made inside C (duplicate_secret) and are bound to the account they
- * were copied in, so they cannot carry a value into another account.
+ * Transit blob: magic (4) [|| account id (16) || source secret id (16)] ||
+ * nonce || ciphertext || tag.  "SSV1" blobs come from plaintext written by
+ * the client; "SSVA" blobs are copies made inside C (duplicate_secret), bound
+ * to the account they were copied in, so they cannot carry a value into
+ * another account, and naming the secret they were copied from, for the
+ * audit trail.  The header is authenticated as associated data.
  */
 #define TRANSIT_BOUND_MAGIC	"SSVA"
 
+#define TRANSIT_BOUND_HEADER	(TRANSIT_MAGIC_LEN + 2 * UUID_LEN)
+
 static Datum
-transit_seal(const uint8 *plaintext, int length, const pg_uuid_t *account_id)
+transit_seal(const uint8 *plaintext, int length, const pg_uuid_t *account_id,
+			 const pg_uuid_t *source_id)
 {
-	uint8		aad[TRANSIT_MAGIC_LEN + UUID_LEN];
+	uint8		aad[TRANSIT_BOUND_HEADER];
 	int			aad_length = TRANSIT_MAGIC_LEN;
 	bytea	   *inner;
 	bytea	   *result;
@@ -218,7 +223,8 @@ transit_seal(const uint8 *plaintext, int length, const pg_uuid_t *account_id)
 	if (account_id)
 	{
 		memcpy(aad + TRANSIT_MAGIC_LEN, account_id->data, UUID_LEN);
-		aad_length += UUID_LEN;
+		memcpy(aad + TRANSIT_MAGIC_LEN + UUID_LEN, source_id->data, UUID_LEN);
+		aad_length = TRANSIT_BOUND_HEADER;
 	}
 	else
 		ss_note_value_in_statement();
@@ -233,9 +239,10 @@ transit_seal(const uint8 *plaintext, int length, const pg_uuid_t *account_id)
 }
 
 Datum
-ss_transit_seal_for_account(const uint8 *plaintext, int length, const pg_uuid_t *account_id)
+ss_transit_seal_copy(const uint8 *plaintext, int length, const pg_uuid_t *account_id,
+					 const pg_uuid_t *source_id)
 {
-	return transit_seal(plaintext, length, account_id);
+	return transit_seal(plaintext, length, account_id, source_id);
 }
 
 /*
@@ -243,7 +250,8 @@ ss_transit_seal_for_account(const uint8 *plaintext, int length, const pg_uuid_t 
  * bound to an account opens only for that account.
  */
 uint8 *
-ss_transit_open(Datum value, const pg_uuid_t *account_id, int *length)
+ss_transit_open(Datum value, const pg_uuid_t *account_id, pg_uuid_t *copied_from,
+				bool *is_copy, int *length)
 {
 	bytea	   *blob = DatumGetByteaPP(value);
 	int			total = VARSIZE_ANY_EXHDR(blob);
@@ -253,10 +261,13 @@ ss_transit_open(Datum value, const pg_uuid_t *account_id, int *length)
 
 	if (total >= TRANSIT_MAGIC_LEN && memcmp(data, TRANSIT_MAGIC, TRANSIT_MAGIC_LEN) == 0)
 		header = TRANSIT_MAGIC_LEN;
-	else if (total >= TRANSIT_MAGIC_LEN + UUID_LEN &&
+	else if (total >= TRANSIT_BOUND_HEADER &&
 			 memcmp(data, TRANSIT_BOUND_MAGIC, TRANSIT_MAGIC_LEN) == 0 &&
 			 memcmp(data + TRANSIT_MAGIC_LEN, account_id->data, UUID_LEN) == 0)
-		header = TRANSIT_MAGIC_LEN + UUID_LEN;
+		header = TRANSIT_BOUND_HEADER;
+	*is_copy = (header == TRANSIT_BOUND_HEADER);
+	if (*is_copy)
+		memcpy(copied_from->data, data + TRANSIT_MAGIC_LEN + UUID_LEN, UUID_LEN);
 
 	if (header > 0)
 	{
@@ -286,7 +297,7 @@ ss_secret_value_in(PG_FUNCTION_ARGS)
 {
 	char	   *plaintext = PG_GETARG_CSTRING(0);
 
-	PG_RETURN_DATUM(transit_seal((const uint8 *) plaintext, strlen(plaintext), NULL));
+	PG_RETURN_DATUM(transit_seal((const uint8 *) plaintext, strlen(plaintext), NULL, NULL));
 }
 
 /* secret_value_out: never reveals anything */
@@ -303,5 +314,5 @@ ss_secret_value_from_text(PG_FUNCTION_ARGS)
 	text	   *plaintext = PG_GETARG_TEXT_PP(0);
 
 	PG_RETURN_DATUM(transit_seal((const uint8 *) VARDATA_ANY(plaintext),
-								 VARSIZE_ANY_EXHDR(plaintext), NULL));
+								 VARSIZE_ANY_EXHDR(plaintext), NULL, NULL));
 }

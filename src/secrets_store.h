@@ -57,6 +57,7 @@ typedef enum SsRelation
 	SS_REL_API_TOKEN_SECRETS,
 	SS_REL_ACCOUNT_KEYS,
 	SS_REL_SECRET_VALUES,
+	SS_REL_AUDIT_EVENTS,
 	SS_NUM_RELATIONS
 } SsRelation;
 
@@ -66,6 +67,17 @@ extern bool ss_is_own_relation(Oid relid);
 extern void ss_catalog_reset(void);
 extern int	ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 							Oid *argtypes, Datum *values, const char *nulls);
+
+/* acting as the owner of our tables: see ss_spi_as_owner() */
+typedef struct SsOwnerState
+{
+	Oid			userid;
+	int			sec_context;
+	int			nestlevel;
+} SsOwnerState;
+
+extern void ss_become_owner(SsRelation relation, SsOwnerState *state);
+extern void ss_restore_owner(SsOwnerState *state);
 
 /* an equality key on a column, for ss_lookup_row() */
 typedef struct SsKey
@@ -166,9 +178,10 @@ extern bytea *ss_aead_seal(const uint8 *key, const uint8 *plaintext, int length,
 						   const uint8 *aad, int aad_length);
 extern uint8 *ss_aead_open(const uint8 *key, const bytea *sealed, const uint8 *aad,
 						   int aad_length, int *length);
-extern uint8 *ss_transit_open(Datum value, const pg_uuid_t *account_id, int *length);
-extern Datum ss_transit_seal_for_account(const uint8 *plaintext, int length,
-										 const pg_uuid_t *account_id);
+extern uint8 *ss_transit_open(Datum value, const pg_uuid_t *account_id,
+							  pg_uuid_t *copied_from, bool *is_copy, int *length);
+extern Datum ss_transit_seal_copy(const uint8 *plaintext, int length,
+								  const pg_uuid_t *account_id, const pg_uuid_t *source_id);
 extern void ss_define_key_settings(void);
 extern void ss_forget_master_keys(void);
 extern uint8 *ss_data_key(const pg_uuid_t *account_id, bool create);
@@ -180,6 +193,20 @@ extern uint8 *ss_data_key(const pg_uuid_t *account_id, bool create);
 extern void ss_note_value_in_statement(void);
 extern void ss_note_unique_key(const char *constraint_name, const char *description);
 extern void ss_register_log_hooks(void);
+
+/* ---------------------------------------------------------------------
+ * audit.c
+ * ---------------------------------------------------------------------
+ */
+extern void ss_audit_event(const pg_uuid_t *account_id, const char *action,
+						   const char *resource_type, const pg_uuid_t *resource_id,
+						   const char *resource_name, const char *details_json,
+						   bool runtime);
+extern void ss_audit_refusal(const pg_uuid_t *account_id, const char *attempted,
+							 const char *sqlstate, const char *reason);
+extern void ss_audit_note_value(const pg_uuid_t *secret_id,
+								const pg_uuid_t *duplicated_from);
+extern void ss_register_audit_callbacks(void);
 
 /* ---------------------------------------------------------------------
  * session_guard.c
@@ -195,5 +222,6 @@ extern void ss_register_explain_guard(void);
  * ---------------------------------------------------------------------
  */
 extern char *ss_uuid_string(const pg_uuid_t *id);
+extern Datum ss_client_address(bool *isnull);
 
 #endif							/* SECRETS_STORE_H */

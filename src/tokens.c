@@ -314,6 +314,7 @@ static void
 pg_attribute_noreturn()
 reject_token(const char *reason, const pg_uuid_t *token_id)
 {
+	ss_audit_refusal(NULL, "authenticate", "28000", reason);
 	ereport(LOG_SERVER_ONLY,
 			(errmsg("secrets_store: API token rejected: %s%s%s%s",
 					reason,
@@ -335,8 +336,8 @@ reject_token(const char *reason, const pg_uuid_t *token_id)
  * Called through the SQL function inet_client_addr() so that this file need
  * not depend on the server's connection structures.
  */
-static Datum
-client_address(bool *isnull)
+Datum
+ss_client_address(bool *isnull)
 {
 	LOCAL_FCINFO(fcinfo, 0);
 	Datum		result;
@@ -351,7 +352,7 @@ static bool
 address_allowed(ArrayType *cidrs)
 {
 	bool		isnull;
-	Datum		address = client_address(&isnull);
+	Datum		address = ss_client_address(&isnull);
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
@@ -492,11 +493,14 @@ static void
 refuse_token_principal(const Principal *principal, const char *what)
 {
 	if (principal->type == PRINCIPAL_TOKEN)
+	{
+		ss_audit_refusal(NULL, "token.manage", "42501", "API tokens may not manage API tokens");
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied: %s may not %s",
 						ss_describe_principal(principal), what),
 				 errhint("API tokens are managed by members: their own tokens, or every token of the account for a Super Administrator.")));
+	}
 }
 
 static void
@@ -588,6 +592,9 @@ ss_create_api_token(PG_FUNCTION_ARGS)
 		if (outside >= 0)
 		{
 			StringInfoData actions;
+
+			ss_audit_refusal(account_id, "token.create", "42501",
+							 "permission groups exceed the creator's actions");
 
 			initStringInfo(&actions);
 			for (int a = 0; a < SS_NUM_ACTIONS; a++)
@@ -699,6 +706,8 @@ ss_roll_api_token(PG_FUNCTION_ARGS)
 	bearer = new_bearer_string(token_id, hash);
 	store_token_hash(&row.account_id, token_id, hash, true);
 	explicit_bzero(hash, sizeof(hash));
+	ss_audit_event(&row.account_id, "update", "api_token", token_id, row.name,
+				   "{\"rolled\": true}", false);
 
 	result = cstring_to_text(bearer);
 	explicit_bzero(bearer, TOKEN_LEN);

@@ -28,12 +28,14 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "parser/parse_relation.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -204,7 +206,9 @@ ss_seal_value(PG_FUNCTION_ARGS)
 		pg_uuid_t  *account_id = uuid_column(tuple, desc, rel, "account_id");
 		pg_uuid_t  *secret_id = uuid_column(tuple, desc, rel, "id");
 		int			length;
-		uint8	   *plaintext = ss_transit_open(value, account_id, &length);
+		pg_uuid_t	copied_from;
+		bool		is_copy;
+		uint8	   *plaintext = ss_transit_open(value, account_id, &copied_from, &is_copy, &length);
 		int			limit = ss_max_value_bytes(account_id);
 
 		if (length > limit)
@@ -215,6 +219,7 @@ ss_seal_value(PG_FUNCTION_ARGS)
 					 errhidestmt(true)));
 		seal_for(account_id, secret_id, plaintext, length);
 		ss_secure_free(plaintext, length + 1);
+		ss_audit_note_value(secret_id, is_copy ? &copied_from : NULL);
 		replacements[1] = CStringGetTextDatum("active");
 	}
 
@@ -273,7 +278,7 @@ ss_sealed_copy_of(PG_FUNCTION_ARGS)
 	plaintext = open_value(account_id, secret_id, &length);
 	if (plaintext == NULL)
 		PG_RETURN_NULL();
-	copy = ss_transit_seal_for_account(plaintext, length, account_id);
+	copy = ss_transit_seal_copy(plaintext, length, account_id, secret_id);
 	ss_secure_free(plaintext, length + 1);
 	PG_RETURN_DATUM(copy);
 }
@@ -290,6 +295,8 @@ require_runtime_role(const char *function_name)
 
 	if (!OidIsValid(runtime) || !has_privs_of_role(GetUserId(), runtime) ||
 		ss_has_transaction_principal())
+	{
+		ss_audit_refusal(NULL, function_name, "42501", "not a runtime role");
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied: %s may not call %s()",
@@ -297,6 +304,24 @@ require_runtime_role(const char *function_name)
 				 errdetail("Secret values are read only by the services they are bound to."),
 				 errhint("Only roles in %s, without an authenticate() or act_as() principal, read values.",
 						 SS_RUNTIME_ROLE)));
+	}
+}
+
+static char *
+secret_name_of(const pg_uuid_t *account_id, const pg_uuid_t *secret_id)
+{
+	SsKey		keys[2] = {
+		{"account_id", F_UUID_EQ, UUIDPGetDatum(account_id)},
+		{"id", F_UUID_EQ, UUIDPGetDatum(secret_id)},
+	};
+	static const char *const columns[] = {"name"};
+	Datum		name;
+	bool		isnull;
+
+	if (!ss_lookup_row(SS_REL_SECRETS, "secrets_pkey", keys, 2, columns, &name, &isnull, 1) ||
+		isnull)
+		return NULL;
+	return TextDatumGetCString(name);
 }
 
 static void
@@ -358,6 +383,18 @@ ss_get_bound_secret(PG_FUNCTION_ARGS)
 	plaintext = open_value(account_id, &secret_id, &length);
 	if (plaintext == NULL)
 		secret_not_found();
+	{
+		StringInfoData details;
+
+		initStringInfo(&details);
+		appendStringInfoString(&details, "{\"through\": \"worker_binding\", \"script_name\": ");
+		escape_json(&details, TextDatumGetCString(PG_GETARG_DATUM(1)));
+		appendStringInfoString(&details, ", \"binding_name\": ");
+		escape_json(&details, TextDatumGetCString(PG_GETARG_DATUM(2)));
+		appendStringInfoChar(&details, '}');
+		ss_audit_event(account_id, "access", "secret", &secret_id, secret_name,
+					   details.data, true);
+	}
 	PG_RETURN_TEXT_P(plaintext_result(plaintext, length));
 }
 
@@ -383,5 +420,19 @@ ss_get_gateway_key(PG_FUNCTION_ARGS)
 	plaintext = open_value(account_id, &secret_id, &length);
 	if (plaintext == NULL)
 		secret_not_found();
+	{
+		StringInfoData details;
+
+		initStringInfo(&details);
+		appendStringInfoString(&details, "{\"through\": \"ai_gateway_association\", \"gateway_id\": ");
+		escape_json(&details, TextDatumGetCString(PG_GETARG_DATUM(1)));
+		appendStringInfoString(&details, ", \"provider\": ");
+		escape_json(&details, TextDatumGetCString(PG_GETARG_DATUM(2)));
+		appendStringInfoString(&details, ", \"alias\": ");
+		escape_json(&details, TextDatumGetCString(PG_GETARG_DATUM(3)));
+		appendStringInfoChar(&details, '}');
+		ss_audit_event(account_id, "access", "secret", &secret_id,
+					   secret_name_of(account_id, &secret_id), details.data, true);
+	}
 	PG_RETURN_TEXT_P(plaintext_result(plaintext, length));
 }
