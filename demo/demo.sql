@@ -155,3 +155,18 @@ SELECT p.label AS person, t.outcome AS get_bound_secret
 FROM ss_test.people p,
      ss_test.attempt(p.db_role, $$SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'checkout', 'STRIPE')$$) t
 ORDER BY p.ord;
+
+\echo
+\echo '== The audit trail of what the demo just did (as bob, Secrets Store Admin of Acme)'
+SET ROLE ss_bob;
+SELECT to_char(e.occurred_at, 'HH24:MI:SS.MS') AS at, e.action, e.resource_type, e.resource_name,
+       e.actor_type, coalesce(e.actor_db_role::text, '') AS db_role,
+       e.details - 'account_id' - 'store_id' - 'id' AS details
+FROM secrets_store.audit_events e
+ORDER BY e.id;
+\echo '   (the same as JSON for a SIEM: SELECT * FROM secrets_store.export_audit_events(<account>))'
+RESET ROLE;
+SET ROLE ss_gina;
+SELECT count(*) AS events_gina_sees_of_acme FROM secrets_store.audit_events
+WHERE account_id = ss_test.id('acme');
+RESET ROLE;
