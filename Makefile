@@ -20,7 +20,7 @@ OBJS = \
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # pg_regress: sql/<test>.sql against expected/<test>.out
-REGRESS = setup matrix duplicates plans catalog
+REGRESS = setup matrix duplicates plans catalog distribution upgrade
 REGRESS_OPTS =
 
 # isolation tests: specs/<test>.spec against expected/<test>.out

@@ -71,6 +71,7 @@ run_tap() {
 }
 run_tap "connection-pool tests (pgbouncer, transaction mode, one server connection)" test/pool/run.sh "$DB"
 run_tap "canary test (no secret value in logs, statistics, data files or WAL)" test/canary/run.sh "$DB"
+run_tap "packaging (META.json agrees with the control file)" test/meta/check.sh
 rm -f "$log"
 
 echo "summary: $passed passed, $failed failed"

@@ -47,8 +47,8 @@ ORDER BY rolname;
 -- the extension: not relocatable, its own schema
 SELECT e.extname, e.extrelocatable, n.nspname FROM pg_extension e
 JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'secrets_store';
-SELECT name, superuser, trusted, relocatable, schema FROM pg_available_extension_versions
-WHERE name = 'secrets_store';
+SELECT name, version, superuser, trusted, relocatable, schema FROM pg_available_extension_versions
+WHERE name = 'secrets_store' ORDER BY version;
 
 -- the shipped matrix equals DESIGN.md section 3 (expect no rows either way)
 (SELECT role, action FROM secrets_store.role_actions EXCEPT SELECT role, action FROM ss_test.design_matrix)

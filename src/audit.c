@@ -277,10 +277,11 @@ ss_audit_event(const pg_uuid_t *account_id, const char *action,
 		values[11] = DirectFunctionCall1(jsonb_in, CStringGetDatum(details_json ? details_json : "{}"));
 
 		ss_spi_as_owner(SS_REL_AUDIT_EVENTS,
-						"INSERT INTO secrets_store.audit_events (account_id, action, resource_type,"
-						" resource_id, resource_name, actor_type, actor_member_id, actor_token_id,"
-						" actor_db_role, client_addr, application_name, details)"
-						" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+						"INSERT INTO secrets_store.audit_events (occurred_at, account_id, action,"
+						" resource_type, resource_id, resource_name, actor_type, actor_member_id,"
+						" actor_token_id, actor_db_role, client_addr, application_name, details)"
+						" VALUES (pg_catalog.clock_timestamp(), $1, $2, $3, $4, $5, $6, $7, $8,"
+						" $9, $10, $11, $12)",
 						12, types, values, nulls);
 	}
 }

@@ -369,13 +369,14 @@ ss_find_association(const pg_uuid_t *account_id, Datum gateway_id, Datum provide
 
 /*
  * claim_id() -- trigger, BEFORE INSERT on stores, secrets, worker_bindings
- * and ai_gateway_associations.
+ * and ai_gateway_associations, fired before the other BEFORE triggers.
  *
- * Keys include account_id (so tables can be distributed by account), which
- * would let a client reuse another account's id in its own rows and make
- * functions that take an id ambiguous.  Ids are therefore refused when in
- * use in any account.  This tells the client only that an id it already
- * knew exists; random ids cannot be guessed.
+ * Draws a random id when the client sends none (no column default calls a
+ * volatile function, so the tables can be distributed with Citus).  Keys
+ * include account_id, which would let a client reuse another account's id
+ * in its own rows and make functions that take an id ambiguous; ids are
+ * therefore refused when in use in any account.  That tells the client only
+ * that an id it already knew exists; random ids cannot be guessed.
  */
 PG_FUNCTION_INFO_V1(ss_claim_id);
 
@@ -384,6 +385,7 @@ ss_claim_id(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
+	AttrNumber	id_att;
 	bool		isnull;
 	Datum		id;
 	SysScanDesc scan;
@@ -397,13 +399,28 @@ ss_claim_id(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("claim_id() must be a BEFORE INSERT ROW trigger")));
 	rel = trigdata->tg_relation;
-	id = heap_getattr(trigdata->tg_trigtuple, attnameAttNum(rel, "id", false),
-					  RelationGetDescr(rel), &isnull);
+	id_att = attnameAttNum(rel, "id", false);
+	id = heap_getattr(trigdata->tg_trigtuple, id_att, RelationGetDescr(rel), &isnull);
 	if (isnull)
-		return PointerGetDatum(trigdata->tg_trigtuple);
+	{
+		pg_uuid_t  *fresh = palloc(sizeof(pg_uuid_t));
+		int			columns[1] = {id_att};
+		Datum		values[1];
+		bool		nulls[1] = {false};
 
-	ScanKeyInit(&key, attnameAttNum(rel, "id", false), BTEqualStrategyNumber,
-				F_UUID_EQ, id);
+		if (!pg_strong_random(fresh->data, UUID_LEN))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not generate random bytes for an id")));
+		fresh->data[6] = (fresh->data[6] & 0x0f) | 0x40;	/* version 4 */
+		fresh->data[8] = (fresh->data[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+		values[0] = UUIDPGetDatum(fresh);
+		return PointerGetDatum(heap_modify_tuple_by_cols(trigdata->tg_trigtuple,
+														 RelationGetDescr(rel), 1,
+														 columns, values, nulls));
+	}
+
+	ScanKeyInit(&key, id_att, BTEqualStrategyNumber, F_UUID_EQ, id);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = systable_beginscan(rel, ss_index_oid(psprintf("%s_id_idx", RelationGetRelationName(rel))),
 							  true, snapshot, 1, &key);
@@ -414,7 +431,7 @@ ss_claim_id(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("id %s is already in use", ss_uuid_string(DatumGetUUIDP(id))),
-				 errhint("Leave id to its default, or generate a new random UUID.")));
+				 errhint("Leave id out, or generate a new random UUID.")));
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }
 
