@@ -11,6 +11,7 @@ OBJS = \
 	src/lookup.o \
 	src/permissions.o \
 	src/principal.o \
+	src/quota.o \
 	src/secrets_store.o \
 	src/seal.o \
 	src/session_guard.o \

@@ -106,3 +106,123 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.secret_values', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_events', '');
 SELECT pg_catalog.pg_extension_config_dump(
     pg_catalog.pg_get_serial_sequence('@extschema@.audit_events', 'id')::regclass, '');
+
+-------------------------------------------------------------------------------
+-- 3. Quotas are counters (src/quota.c): a check costs the same in an account
+--    of 100 secrets as in one of 100,000 an operator allowed, where 1.0
+--    counted the account's rows on every insert.  The counters start from
+--    the rows already there.
+-------------------------------------------------------------------------------
+CREATE TABLE @extschema@.account_usage (
+    account_id uuid NOT NULL REFERENCES @extschema@.accounts (id) ON DELETE CASCADE,
+    stores integer NOT NULL DEFAULT 0,
+    secrets integer NOT NULL DEFAULT 0,
+    CONSTRAINT account_usage_pkey PRIMARY KEY (account_id)
+);
+COMMENT ON TABLE @extschema@.account_usage IS
+    'Stores and secrets per account, kept by triggers for quota checks. No role but the owner may read it.';
+ALTER TABLE @extschema@.account_usage ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.account_usage FORCE ROW LEVEL SECURITY;
+INSERT INTO @extschema@.account_usage (account_id, stores, secrets)
+SELECT a.id,
+       (SELECT count(*) FROM @extschema@.stores s WHERE s.account_id = a.id),
+       (SELECT count(*) FROM @extschema@.secrets s WHERE s.account_id = a.id)
+FROM @extschema@.accounts a;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.account_usage', '');
+
+CREATE FUNCTION @extschema@.take_quota()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'ss_take_quota'
+LANGUAGE C;
+CREATE FUNCTION @extschema@.release_quota()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'ss_release_quota'
+LANGUAGE C;
+CREATE TRIGGER stores_take_quota BEFORE INSERT ON @extschema@.stores
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.take_quota('stores');
+CREATE TRIGGER stores_release_quota AFTER DELETE ON @extschema@.stores
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.release_quota('stores');
+CREATE TRIGGER secrets_15_take_quota BEFORE INSERT ON @extschema@.secrets
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.take_quota('secrets');
+CREATE TRIGGER secrets_release_quota AFTER DELETE ON @extschema@.secrets
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.release_quota('secrets');
+
+-- after a bulk load that bypassed triggers
+CREATE FUNCTION @extschema@.recount_usage()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'ss_recount_usage'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION @extschema@.recount_usage() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.recount_usage() TO secrets_store_operator;
+REVOKE ALL ON FUNCTION @extschema@.take_quota(), @extschema@.release_quota() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.stores_before_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM secrets_store.note_unique_key('stores_account_id_name_key',
+        format('A store named "%s" already exists in this account.', NEW.name));
+    IF TG_OP = 'INSERT' THEN
+        PERFORM secrets_store.require_action(NEW.account_id, 'store.create');
+        PERFORM secrets_store.check_store_name(NEW.name);
+        NEW.created_at := now();
+    ELSE
+        PERFORM secrets_store.check_store_name(NEW.name);
+        IF NEW.id <> OLD.id OR NEW.account_id <> OLD.account_id THEN
+            RAISE EXCEPTION 'a store cannot move to another id or account'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Only the name of a store can change.';
+        END IF;
+        NEW.created_at := OLD.created_at;
+    END IF;
+    NEW.modified_at := now();
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.secrets_before_write()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM secrets_store.require_action(NEW.account_id, 'secret.create');
+        PERFORM secrets_store.check_secret_name(NEW.name);
+        -- named in the detail of a unique violation (src/emit_log.c); a
+        -- check here would break INSERT ... ON CONFLICT
+        PERFORM secrets_store.note_unique_key('secrets_account_id_store_id_name_key',
+            format('A secret named "%s" already exists in this store.', NEW.name));
+    ELSE
+        IF NEW.name <> OLD.name THEN
+            RAISE EXCEPTION 'secret names cannot be changed ("%" to "%")', OLD.name, NEW.name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Duplicate the secret under the new name, move its users, then delete the old one.';
+        END IF;
+        IF NEW.id <> OLD.id OR NEW.account_id <> OLD.account_id OR NEW.store_id <> OLD.store_id THEN
+            RAISE EXCEPTION 'a secret cannot move to another id, store or account'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Only the value, scopes and comment of a secret can change.';
+        END IF;
+    END IF;
+    PERFORM secrets_store.check_scopes(NEW.scopes);
+    PERFORM secrets_store.check_comment(NEW.comment);
+    IF NEW.status NOT IN ('pending', 'active') THEN
+        RAISE EXCEPTION 'invalid secret status "%"', NEW.status
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The status of a secret is set by the store: pending until it has a value, then active.';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_at := now();
+        NEW.created_by := secrets_store.current_member_id();
+    ELSE
+        NEW.created_at := OLD.created_at;
+        NEW.created_by := OLD.created_by;
+    END IF;
+    NEW.modified_at := now();
+    NEW.modified_by := secrets_store.current_member_id();
+    RETURN NEW;
+END
+$$;

@@ -45,6 +45,7 @@ static const char *const relation_names[SS_NUM_RELATIONS] = {
 	[SS_REL_ACCOUNT_KEYS] = "account_keys",
 	[SS_REL_SECRET_VALUES] = "secret_values",
 	[SS_REL_AUDIT_EVENTS] = "audit_events",
+	[SS_REL_ACCOUNT_USAGE] = "account_usage",
 };
 
 static Oid	relation_oids[SS_NUM_RELATIONS];
@@ -194,6 +195,42 @@ ss_restore_owner(SsOwnerState *state)
 	SetUserIdAndSecContext(state->userid, state->sec_context);
 }
 
+/*
+ * Plans of the statements run as the owner, prepared once per backend.  The
+ * statements are string constants of the C code, so the pointer identifies
+ * one; the plan cache revalidates the plans when the tables change.
+ */
+typedef struct OwnerPlan
+{
+	const char *sql;
+	SPIPlanPtr	plan;
+} OwnerPlan;
+
+#define MAX_OWNER_PLANS 32
+static OwnerPlan owner_plans[MAX_OWNER_PLANS];
+static int	n_owner_plans = 0;
+
+static SPIPlanPtr
+owner_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	for (int i = 0; i < n_owner_plans; i++)
+		if (owner_plans[i].sql == sql)
+			return owner_plans[i].plan;
+	plan = SPI_prepare(sql, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (n_owner_plans < MAX_OWNER_PLANS)
+	{
+		SPI_keepplan(plan);
+		owner_plans[n_owner_plans].sql = sql;
+		owner_plans[n_owner_plans].plan = plan;
+		n_owner_plans++;
+	}
+	return plan;
+}
+
 int
 ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 				Oid *argtypes, Datum *values, const char *nulls)
@@ -207,9 +244,9 @@ ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		rc = SPI_execute_plan(owner_plan(sql, nargs, argtypes), values, nulls, false, 0);
 		if (rc < 0)
-			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 		processed = SPI_processed;
 		SPI_finish();
 	}
@@ -219,4 +256,45 @@ ss_spi_as_owner(SsRelation relation, const char *sql, int nargs,
 	}
 	PG_END_TRY();
 	return (int) processed;
+}
+
+/*
+ * As ss_spi_as_owner(), for a statement that returns one value (the first
+ * column of its first row).
+ */
+Datum
+ss_spi_as_owner_value(SsRelation relation, const char *sql, int nargs,
+					  Oid *argtypes, Datum *values, const char *nulls, bool *isnull)
+{
+	SsOwnerState state;
+	int			rc;
+	volatile Datum result = (Datum) 0;
+	volatile bool result_null = true;
+
+	ss_become_owner(relation, &state);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_plan(owner_plan(sql, nargs, argtypes), values, nulls, false, 0);
+		if (rc < 0)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed > 0)
+		{
+			bool		null;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null);
+
+			result_null = null;
+			/* by-value results only (counters) */
+			result = d;
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		ss_restore_owner(&state);
+	}
+	PG_END_TRY();
+	*isnull = result_null;
+	return result;
 }

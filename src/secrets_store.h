@@ -58,6 +58,7 @@ typedef enum SsRelation
 	SS_REL_ACCOUNT_KEYS,
 	SS_REL_SECRET_VALUES,
 	SS_REL_AUDIT_EVENTS,
+	SS_REL_ACCOUNT_USAGE,
 	SS_NUM_RELATIONS
 } SsRelation;
 
@@ -76,6 +77,9 @@ typedef struct SsOwnerState
 	int			nestlevel;
 } SsOwnerState;
 
+extern Datum ss_spi_as_owner_value(SsRelation relation, const char *sql, int nargs,
+								   Oid *argtypes, Datum *values, const char *nulls,
+								   bool *isnull);
 extern void ss_become_owner(SsRelation relation, SsOwnerState *state);
 extern void ss_restore_owner(SsOwnerState *state);
 

@@ -4,7 +4,7 @@
 -- skip the guards, a disabled token stays disabled, internal functions
 -- refuse odd input cleanly.
 BEGIN;
-SELECT plan(25);
+SELECT plan(31);
 
 -- 1. Code that writes as the table owner pins search_path: an operator the
 --    caller defines never runs with the owner's rights.
@@ -93,6 +93,24 @@ SELECT is((ss_test.attempt('ss_alice', $$SELECT secrets_store.lock_account(ss_te
 SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
            WHERE n.nspname = 'secrets_store' AND p.prosrc LIKE '%advisory%'), 0::bigint,
           'no function of the extension uses public advisory locks');
+-- quotas are counters only triggers move
+SELECT is((ss_test.attempt('ss_alice', $$SELECT secrets_store.take_quota()$$)).outcome, '42501',
+          'the quota triggers cannot be called from SQL (no EXECUTE): 42501');
+SELECT is((ss_test.attempt('ss_alice', $$SELECT count(*) FROM secrets_store.account_usage$$)).outcome, '42501',
+          'nobody reads or writes the counters: 42501');
+UPDATE secrets_store.account_limits SET max_secrets = 2 WHERE account_id = ss_test.id('acme');
+SELECT is((ss_test.attempt('ss_bob', $$SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'THIRD', NULL, '{workers}')$$)).message,
+          'maximum secrets exceeded: the account has 2 of 2 secrets', 'a full account refuses one more secret');
+SELECT is((ss_test.attempt('ss_bob', $q$DO $d$ BEGIN
+              PERFORM secrets_store.delete_secret(ss_test.id('acme.spare'), force => true);
+              PERFORM secrets_store.create_secret(ss_test.id('acme.store'), 'THIRD', NULL, '{workers}');
+              PERFORM secrets_store.create_secret(ss_test.id('acme.store'), 'FOURTH', NULL, '{workers}');
+          END $d$ $q$)).message,
+          'maximum secrets exceeded: the account has 2 of 2 secrets', 'deleting one frees exactly one place');
+SELECT is((ss_test.attempt('ss_alice', $$SELECT secrets_store.recount_usage()$$)).outcome, '42501',
+          'only operators recount usage: 42501');
+SELECT is((ss_test.attempt('ss_oscar', $$SELECT secrets_store.recount_usage()$$)).outcome, 'allowed',
+          'an operator recounts usage (after a bulk load)');
 
 -- 5. a trigger of one's own cannot skip the guards
 CREATE TEMP TABLE nudge (x int);
