@@ -16,6 +16,7 @@ OBJS = \
 	src/seal.o \
 	src/session_guard.o \
 	src/tokens.o \
+	src/validate.o \
 	src/values.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)

@@ -182,20 +182,28 @@ BEGIN
 END
 $$;
 
+-------------------------------------------------------------------------------
+-- 4. The write trigger of secrets does its checks in one C call
+--    (src/validate.c) rather than a PL/pgSQL statement per check.
+-------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.validate_secret(account_id uuid, name text, is_insert boolean,
+    scopes @extschema@.scope[], comment text, status text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'ss_validate_secret'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION @extschema@.validate_secret(uuid, text, boolean, @extschema@.scope[], text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.validate_secret(uuid, text, boolean, @extschema@.scope[], text, text)
+    TO secrets_store_user;
+
 CREATE OR REPLACE FUNCTION @extschema@.secrets_before_write()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    me uuid := secrets_store.current_member_id();
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM secrets_store.require_action(NEW.account_id, 'secret.create');
-        PERFORM secrets_store.check_secret_name(NEW.name);
-        -- named in the detail of a unique violation (src/emit_log.c); a
-        -- check here would break INSERT ... ON CONFLICT
-        PERFORM secrets_store.note_unique_key('secrets_account_id_store_id_name_key',
-            format('A secret named "%s" already exists in this store.', NEW.name));
-    ELSE
+    IF TG_OP = 'UPDATE' THEN
         IF NEW.name <> OLD.name THEN
             RAISE EXCEPTION 'secret names cannot be changed ("%" to "%")', OLD.name, NEW.name
                 USING ERRCODE = 'invalid_parameter_value',
@@ -206,23 +214,17 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Only the value, scopes and comment of a secret can change.';
         END IF;
-    END IF;
-    PERFORM secrets_store.check_scopes(NEW.scopes);
-    PERFORM secrets_store.check_comment(NEW.comment);
-    IF NEW.status NOT IN ('pending', 'active') THEN
-        RAISE EXCEPTION 'invalid secret status "%"', NEW.status
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'The status of a secret is set by the store: pending until it has a value, then active.';
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        NEW.created_at := now();
-        NEW.created_by := secrets_store.current_member_id();
-    ELSE
         NEW.created_at := OLD.created_at;
         NEW.created_by := OLD.created_by;
+    ELSE
+        NEW.created_at := now();
+        NEW.created_by := me;
     END IF;
+    -- the permission (on INSERT), the name, scopes, comment and status
+    PERFORM secrets_store.validate_secret(NEW.account_id, NEW.name, TG_OP = 'INSERT',
+                                          NEW.scopes, NEW.comment, NEW.status);
     NEW.modified_at := now();
-    NEW.modified_by := secrets_store.current_member_id();
+    NEW.modified_by := me;
     RETURN NEW;
 END
 $$;

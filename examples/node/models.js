@@ -2,8 +2,10 @@
 // The tables of secrets_store, described once for the query builder (Knex).
 //
 // What the extension decides, the models only read back:
-//  - id, created_at, modified_at have server defaults: leave them out and
-//    INSERT ... RETURNING brings them back;
+//  - id, created_at, modified_at are filled in by the server (the id by the
+//    extension's claim_id trigger since 1.1, by a column default in 1.0):
+//    leave them out and INSERT ... RETURNING brings them back; a client may
+//    send its own id, and one already used in any account is refused (23505);
 //  - status, created_by, modified_by are set by the extension's triggers on
 //    every INSERT and UPDATE (status: 'pending' until the secret has a value,
 //    then 'active');

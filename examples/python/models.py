@@ -5,8 +5,11 @@ Written for SQLAlchemy 1.4 (Debian 12's python3-sqlalchemy) in the 2.0 style
 
 What the extension decides, the models only read back:
 
-* ``id``, ``created_at``, ``modified_at`` have server defaults: leave them
-  unset and the INSERT's RETURNING brings them back (``eager_defaults``).
+* ``id``, ``created_at``, ``modified_at`` are filled in by the server (the
+  id by the extension's claim_id trigger since 1.1, by a column default in
+  1.0): leave them unset and the INSERT's RETURNING brings them back
+  (``eager_defaults``).  A client may send its own id; one already used in
+  any account is refused (23505).
 * ``status``, ``created_by``, ``modified_by`` are set by the extension's
   triggers on every INSERT and UPDATE; the mapper fetches them after each
   flush.  ``status`` is ``pending`` until the secret has a value, then

@@ -36,8 +36,11 @@ NOKEY=/tmp/ss_dump_nokey
 NOKEY_PORT=$((BASE_PORT + 2))
 DB=ss_dump
 RUNTIME=ss_dump_runtime
-TABLES="accounts members role_assignments account_limits stores secrets worker_bindings
+# the data tables that must travel with a dump; the test checks every table
+# the extension marks for pg_dump (these and any later ones)
+REQUIRED_TABLES="accounts members role_assignments account_limits stores secrets worker_bindings
         ai_gateway_associations api_tokens api_token_secrets account_keys secret_values audit_events"
+TABLES=$REQUIRED_TABLES
 
 WORK=$(mktemp -d /tmp/ss_dump_work.XXXXXX)
 chmod 700 "$WORK"
@@ -241,6 +244,15 @@ SELECT p.principal_type || ' ' || (p.token_id = substr(:'token', 6, 32)::uuid)
                   FROM secrets_store.secrets)
 FROM secrets_store.authenticate(:'token') p;
 COMMIT;"
+# the quota as a Reporter of Acme sees it, and whether every usage counter
+# (if the extension keeps them) matches the rows it counts
+QUOTA_SQL="SET ROLE ss_dave; SELECT secrets_store.quota(ss_test.id('acme'))"
+USAGE_SQL="SELECT CASE WHEN to_regclass('secrets_store.account_usage') IS NULL THEN 'no counters'
+                       ELSE (SELECT coalesce(bool_and(u.stores = (SELECT count(*) FROM secrets_store.stores s
+                                                                  WHERE s.account_id = u.account_id)
+                                                 AND u.secrets = (SELECT count(*) FROM secrets_store.secrets s
+                                                                  WHERE s.account_id = u.account_id)), true)::text
+                             FROM secrets_store.account_usage u) END"
 # a server that did not crash: the same postmaster, no backend killed
 CRASH_SQL="SELECT pg_postmaster_start_time()"
 crash_lines() {     # crash_lines DIR
@@ -293,6 +305,18 @@ SQL
 )" "t" "source: the runtime role reads Acme's value through the shop/API binding"
 is "$(src <<<"$TOKEN_SQL")" "token true 2/0" "source: the token authenticates and sees Acme's secrets only"
 
+# the tables the extension marks for pg_dump (pg_extension_config_dump)
+CONFIG_TABLES=$(src -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname)
+                        FROM pg_extension e CROSS JOIN unnest(e.extconfig) AS r (oid)
+                        JOIN pg_class c ON c.oid = r.oid
+                        WHERE e.extname = 'secrets_store' AND c.relkind = 'r'")
+missing=
+for t in $REQUIRED_TABLES; do
+    case " $CONFIG_TABLES " in *" $t "*) ;; *) missing="$missing $t" ;; esac
+done
+is "${missing:-none}" "none" "source: every data table is marked for pg_dump (pg_extension_config_dump)"
+[ -n "$CONFIG_TABLES" ] && TABLES=$CONFIG_TABLES
+
 # what the targets must reproduce
 declare -A SRC_COUNT SRC_CONTENT
 for t in $TABLES; do
@@ -306,6 +330,8 @@ SRC_TRIGGERS=$(src -c "$TRIGGERS_SQL")
 SRC_ACL=$(src -c "$ACL_SQL")
 SRC_REPORTER=$(reporter_view src)
 SRC_KEY_ID=$(src -c "SELECT secrets_store.master_key_id()")
+SRC_QUOTA=$(src -c "$QUOTA_SQL")
+SRC_USAGE=$(src -c "$USAGE_SQL")
 echo "# source: $(for t in $TABLES; do printf '%s=%s ' "$t" "${SRC_COUNT[$t]}"; done)"
 echo "# source: $SRC_POLICIES; $SRC_RLS; $SRC_TRIGGERS"
 [ "${SRC_COUNT[account_keys]}" = 2 ] && [ "${SRC_COUNT[secret_values]}" = 2 ] &&
@@ -364,7 +390,7 @@ for t in $TABLES; do
     # shellcheck disable=SC2059
     [ "$(dst -c "$(printf "$CONTENT_SQL" "$t")")" = "${SRC_CONTENT[$t]}" ] || differ="$differ $t"
 done
-is "${differ:-none}" "none" "target: every data table holds exactly the source's rows (ids, timestamps, sealed bytes)"
+is "${differ:-none}" "none" "target: every data table holds exactly the source's rows (ids, timestamps, granted_by, sealed bytes): no trigger fired"
 is "$(dst -c "$POLICIES_SQL")" "$SRC_POLICIES" "target: every policy exists, as in the source ($SRC_POLICIES)"
 is "$(dst -c "$RLS_SQL")" "$SRC_RLS" "target: $SRC_RLS"
 is "$(dst -c "$TRIGGERS_SQL")" "$SRC_TRIGGERS" "target: the extension's triggers are all there and enabled again"
@@ -385,6 +411,8 @@ case "$SRC_REPORTER" in
     pass "... which is all of Acme's rows and none of Globex's" ;;
 *) fail "... which is all of Acme's rows and none of Globex's" "got: $SRC_REPORTER" ;;
 esac
+is "$(dst -c "$QUOTA_SQL")" "$SRC_QUOTA" "target: Acme's quota and usage as in the source $SRC_QUOTA"
+is "$(dst -c "$USAGE_SQL")" "$SRC_USAGE" "target: the usage counters match the restored rows ($SRC_USAGE)"
 is "$(dst <<<"$TOKEN_SQL")" "token true 2/0" "target: the API token authenticates (BEGIN; authenticate; COMMIT) and sees Acme's secrets only"
 audit_before=$(dst -c "SELECT max(id) FROM secrets_store.audit_events")
 is "$(sql "$DST" "$DST_PORT" -U "$RUNTIME" <<'SQL'
@@ -407,6 +435,9 @@ is "$(write_after_restore)" "t" "target: ss_bob creates a secret with a value af
 is "$(dst -c "SELECT (SELECT count(*) FROM secrets_store.secret_values) || ' ' ||
                      (SELECT count(*) FROM secrets_store.audit_events WHERE resource_name = 'AFTER_RESTORE' AND action = 'create')")" \
    "3 1" "... sealed under the restored data key and audited (the triggers fire again)"
+is "$(dst -c "$USAGE_SQL") $(dst -c "$QUOTA_SQL")" \
+   "$SRC_USAGE $(src -c "$QUOTA_SQL" | awk -F, '{ printf "%s,%s,%s,%s", $1, $2 + 1, $3, $4 }')" \
+   "... and counted: Acme's secrets usage is one more than in the source"
 is "$(DB=postgres dst -c "$CRASH_SQL")" "$DST_STARTED" "target: the server never restarted"
 is "$(crash_lines "$DST")" "" "target: no crash in the server log"
 

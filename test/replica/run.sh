@@ -375,13 +375,38 @@ is "$(standby -c "SELECT pg_is_in_recovery() || ' ' || (SELECT count(*) FROM sec
 is "$(crash_lines "$STANDBY/server.log")" "" "standby: no crash in its server log"
 
 # ---------------------------------------------------------------------------
-# 4. replication goes on
+# 4. replication goes on, and so do revocations
 # ---------------------------------------------------------------------------
+# A standby session of ss_dave's stays open while his role is revoked on the
+# primary (psql's \! runs revoke.sh in the middle of the session): the
+# revocation replays as a relcache invalidation, and his next statement sees
+# nothing.
+cat >"$WORK/revoke.sh" <<SH
+#!/usr/bin/env bash
+set -euo pipefail
+q() { psql -X -A -t -q -v ON_ERROR_STOP=1 -U postgres "\$@"; }
+q -h "$PRIMARY" -p "$PRIMARY_PORT" -d "$DB" -c "SELECT secrets_store.revoke_role(ss_test.id('acme'), ss_test.id('ss_dave'), 'secrets_store_reporter')" >/dev/null
+lsn=\$(q -h "$PRIMARY" -p "$PRIMARY_PORT" -d postgres -c "SELECT pg_current_wal_lsn()")
+for _ in \$(seq 300); do
+    [ "\$(q -h "$STANDBY" -p "$STANDBY_PORT" -d postgres -c "SELECT pg_last_wal_replay_lsn() >= '\$lsn'")" = t ] && exit 0
+    sleep 0.1
+done
+exit 1
+SH
+seen=$(sql "$STANDBY" "$STANDBY_PORT" -U ss_dave <<SQL | tr '\n' ' '
+SELECT 'before: ' || count(*) FROM secrets_store.secrets;
+\\! bash $WORK/revoke.sh 2>$WORK/revoke.err
+SELECT 'after: ' || count(*) FROM secrets_store.secrets;
+SQL
+)
+is "$seen" "before: 2 after: 0 " \
+   "standby: ss_dave's open session loses Acme at its next statement once the primary revokes his role"
+[ "$seen" = "before: 2 after: 0 " ] || diag "$(cat "$WORK/revoke.err")"
 step "primary: ss_bob creates a secret after all that" \
     primary -c "SET ROLE ss_bob" -c "SELECT secrets_store.create_secret(ss_test.id('acme.store'), 'AFTER_STANDBY', NULL, '{workers}')"
 step "standby: replayed it" wait_replayed
-is "$(sql "$STANDBY" "$STANDBY_PORT" -U ss_dave -c "SELECT count(*) FROM secrets_store.secrets WHERE name = 'AFTER_STANDBY'")" "1" \
-   "standby: ss_dave sees the new secret"
-is "$(crash_lines "$PRIMARY/server.log")" "" "primary: no crash in its server log"
+is "$(sql "$STANDBY" "$STANDBY_PORT" -U ss_carol -c "SELECT count(*) FROM secrets_store.secrets WHERE name = 'AFTER_STANDBY'")" "1" \
+   "standby: ss_carol (Deployer) sees the new secret"
+is "$(crash_lines "$STANDBY/server.log")|$(crash_lines "$PRIMARY/server.log")" "|" "standby and primary: no crash in their server logs"
 
 finish
