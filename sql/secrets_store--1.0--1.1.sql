@@ -228,3 +228,16 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+-------------------------------------------------------------------------------
+-- 5. A value written by INSERT is stored once the row exists (AFTER INSERT),
+--    so an INSERT that ON CONFLICT never inserts leaves no sealed value
+--    behind; a value that ON CONFLICT DO UPDATE would drop is refused.
+-------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.store_value()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'ss_store_value'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION @extschema@.store_value() FROM PUBLIC;
+CREATE TRIGGER secrets_store_value AFTER INSERT ON @extschema@.secrets
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.store_value();

@@ -49,4 +49,5 @@ _PG_init(void)
 	ss_register_explain_guard();
 	ss_register_log_hooks();
 	ss_register_audit_callbacks();
+	ss_register_value_callbacks();
 }

@@ -413,6 +413,8 @@ ss_authenticate(PG_FUNCTION_ARGS)
 	TimestampTz now = GetCurrentTimestamp();
 	Principal	principal;
 
+	/* the statement carries a bearer string: keep it out of log lines */
+	ss_note_value_in_statement();
 	ss_require_transaction_block("authenticate");
 
 	if (PG_ARGISNULL(0))

@@ -25,6 +25,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -37,6 +38,7 @@
 #include "utils/fmgroids.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -44,6 +46,7 @@
 
 PG_FUNCTION_INFO_V1(ss_seal_value);
 PG_FUNCTION_INFO_V1(ss_forget_value);
+PG_FUNCTION_INFO_V1(ss_store_value);
 PG_FUNCTION_INFO_V1(ss_sealed_copy_of);
 PG_FUNCTION_INFO_V1(ss_get_bound_secret);
 PG_FUNCTION_INFO_V1(ss_get_gateway_key);
@@ -76,8 +79,8 @@ store_sealed(const pg_uuid_t *account_id, const pg_uuid_t *secret_id, bytea *sea
 					3, types, values, NULL);
 }
 
-/* Seal a plaintext for one secret and store it */
-static void
+/* Seal a plaintext for one secret */
+static bytea *
 seal_for(const pg_uuid_t *account_id, const pg_uuid_t *secret_id,
 		 const uint8 *plaintext, int length)
 {
@@ -87,7 +90,75 @@ seal_for(const pg_uuid_t *account_id, const pg_uuid_t *secret_id,
 	bytea	   *sealed = ss_aead_seal(key, plaintext, length, aad, aad_length);
 
 	ss_secure_free(key, SS_KEY_LEN);
-	store_sealed(account_id, secret_id, sealed);
+	return sealed;
+}
+
+/*
+ * A value sealed by the BEFORE INSERT trigger waits here, in transaction
+ * memory, until the AFTER INSERT trigger of the same row stores it: if the
+ * row is never inserted (INSERT ... ON CONFLICT found a conflict), nothing is
+ * stored for it.
+ */
+typedef struct PendingValue
+{
+	pg_uuid_t	secret_id;
+	pg_uuid_t	account_id;
+	pg_uuid_t	store_id;
+	char	   *name;
+	CommandId	cid;
+	SubTransactionId subid;
+	bytea	   *sealed;
+} PendingValue;
+
+static List *pending_values = NIL;
+
+static void
+values_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		pending_values = NIL;	/* its memory goes with TopTransactionContext */
+}
+
+static void
+values_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	foreach(lc, pending_values)
+	{
+		if (((PendingValue *) lfirst(lc))->subid == mySubid)
+			pending_values = foreach_delete_current(pending_values, lc);
+	}
+}
+
+void
+ss_register_value_callbacks(void)
+{
+	RegisterXactCallback(values_xact_callback, NULL);
+	RegisterSubXactCallback(values_subxact_callback, NULL);
+}
+
+static void
+defer_sealed(const pg_uuid_t *secret_id, const pg_uuid_t *account_id,
+			 const pg_uuid_t *store_id, const char *name, bytea *sealed)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	PendingValue *pending = palloc(sizeof(PendingValue));
+
+	pending->secret_id = *secret_id;
+	pending->account_id = *account_id;
+	pending->store_id = *store_id;
+	pending->name = pstrdup(name);
+	pending->cid = GetCurrentCommandId(false);
+	pending->subid = GetCurrentSubTransactionId();
+	pending->sealed = DatumGetByteaPCopy(PointerGetDatum(sealed));
+	pending_values = lappend(pending_values, pending);
+	MemoryContextSwitchTo(old);
 }
 
 static bool
@@ -141,6 +212,8 @@ open_value(const pg_uuid_t *account_id, const pg_uuid_t *secret_id, int *length)
  * The write path
  * ---------------------------------------------------------------------
  */
+
+static void refuse_value_lost_in_upsert(HeapTuple old_tuple, TupleDesc desc, Relation rel);
 
 static pg_uuid_t *
 uuid_column(HeapTuple tuple, TupleDesc desc, Relation rel, const char *column)
@@ -197,7 +270,10 @@ ss_seal_value(PG_FUNCTION_ARGS)
 	{
 		/* no new value: a new secret is pending, an edited one keeps its status */
 		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		{
+			refuse_value_lost_in_upsert(trigdata->tg_trigtuple, desc, rel);
 			replacements[1] = heap_getattr(trigdata->tg_trigtuple, status_att, desc, &isnull);
+		}
 		else
 			replacements[1] = CStringGetTextDatum("pending");
 	}
@@ -205,6 +281,7 @@ ss_seal_value(PG_FUNCTION_ARGS)
 	{
 		pg_uuid_t  *account_id = uuid_column(tuple, desc, rel, "account_id");
 		pg_uuid_t  *secret_id = uuid_column(tuple, desc, rel, "id");
+		bytea	   *sealed;
 		int			length;
 		pg_uuid_t	copied_from;
 		bool		is_copy;
@@ -217,14 +294,91 @@ ss_seal_value(PG_FUNCTION_ARGS)
 					 errmsg("secret value is %d bytes; the account's limit is %d bytes", length, limit),
 					 errhint("Shorten the value, or ask an operator to raise account_limits.max_value_bytes."),
 					 errhidestmt(true)));
-		seal_for(account_id, secret_id, plaintext, length);
+		sealed = seal_for(account_id, secret_id, plaintext, length);
 		ss_secure_free(plaintext, length + 1);
+		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+			defer_sealed(secret_id, account_id, uuid_column(tuple, desc, rel, "store_id"),
+						 TextDatumGetCString(heap_getattr(tuple, attnameAttNum(rel, "name", false),
+														  desc, &isnull)),
+						 sealed);
+		else
+			store_sealed(account_id, secret_id, sealed);
 		ss_audit_note_value(secret_id, is_copy ? &copied_from : NULL);
 		replacements[1] = CStringGetTextDatum("active");
 	}
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 2, columns,
 													 replacements, replace_nulls));
+}
+
+/*
+ * In INSERT ... ON CONFLICT DO UPDATE, the value of the conflicting insert
+ * was sealed for a row that is never inserted, and EXCLUDED.value is NULL:
+ * the update cannot carry it.  Say so rather than drop the value silently.
+ */
+static void
+refuse_value_lost_in_upsert(HeapTuple old_tuple, TupleDesc desc, Relation rel)
+{
+	ListCell   *lc;
+	pg_uuid_t  *account_id;
+	pg_uuid_t  *store_id;
+	char	   *name;
+	bool		isnull;
+	CommandId	cid;
+
+	if (pending_values == NIL)
+		return;
+	account_id = uuid_column(old_tuple, desc, rel, "account_id");
+	store_id = uuid_column(old_tuple, desc, rel, "store_id");
+	name = TextDatumGetCString(heap_getattr(old_tuple, attnameAttNum(rel, "name", false), desc, &isnull));
+	cid = GetCurrentCommandId(false);
+	foreach(lc, pending_values)
+	{
+		PendingValue *pending = (PendingValue *) lfirst(lc);
+
+		if (pending->cid == cid && strcmp(pending->name, name) == 0 &&
+			memcmp(&pending->account_id, account_id, UUID_LEN) == 0 &&
+			memcmp(&pending->store_id, store_id, UUID_LEN) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a secret value cannot be written through INSERT ... ON CONFLICT DO UPDATE"),
+					 errdetail("The value is sealed before the conflict is known, so EXCLUDED.value is always NULL."),
+					 errhint("Update the existing secret's value with UPDATE or update_secret()."),
+					 errhidestmt(true)));
+	}
+}
+
+/*
+ * Trigger: AFTER INSERT ON secrets, FOR EACH ROW: store the value the BEFORE
+ * trigger sealed for this row, now that the row exists.
+ */
+Datum
+ss_store_value(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	pg_uuid_t  *secret_id;
+	ListCell   *lc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("store_value() must be an AFTER INSERT trigger")));
+	rel = trigdata->tg_relation;
+	secret_id = uuid_column(trigdata->tg_trigtuple, RelationGetDescr(rel), rel, "id");
+	foreach(lc, pending_values)
+	{
+		PendingValue *pending = (PendingValue *) lfirst(lc);
+
+		if (memcmp(&pending->secret_id, secret_id, UUID_LEN) == 0)
+		{
+			store_sealed(&pending->account_id, &pending->secret_id, pending->sealed);
+			pending_values = foreach_delete_current(pending_values, lc);
+			break;
+		}
+	}
+	return PointerGetDatum(NULL);
 }
 
 /*

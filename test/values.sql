@@ -7,7 +7,7 @@
 -- runs with secrets_store.master_key_file = <cluster>/keys/master.key, and
 -- next.key, loose.key (group-readable) and bad.key (not hex) lie beside it.
 BEGIN;
-SELECT plan(92);
+SELECT plan(96);
 
 -- a value as the runtime sees it, or the SQLSTATE and message of the refusal
 CREATE FUNCTION pg_temp.runtime(statement text) RETURNS text
@@ -82,6 +82,18 @@ SELECT is(pg_temp.runtime($$SELECT secrets_store.get_bound_secret(ss_test.id('ac
 SELECT lives_ok($$SELECT ss_test.run_as('ss_bob', $q$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, value) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'ORM_SECRET', '{workers}', 'from an orm'::text) RETURNING id$q$)$$,
                 'a direct INSERT with a text-typed value (the ORM path) is accepted');
 SELECT is((SELECT status FROM secrets_store.secrets WHERE name = 'ORM_SECRET'), 'active', 'and the secret is active');
+
+-- INSERT ... ON CONFLICT: nothing sealed for a row that is never inserted
+CREATE TEMP TABLE values_before AS SELECT count(*) AS n FROM secrets_store.secret_values;
+SELECT is((ss_test.attempt('ss_bob', $q$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, value) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'PAYMENT_KEY', '{workers}', 'upserted') ON CONFLICT (account_id, store_id, name) DO NOTHING$q$)).outcome,
+          'allowed', 'INSERT ... ON CONFLICT DO NOTHING with a value is accepted');
+SELECT ss_test.run_as('ss_bob', $q$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, value) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'PAYMENT_KEY', '{workers}', 'upserted') ON CONFLICT (account_id, store_id, name) DO NOTHING RETURNING 1$q$);
+SELECT is((SELECT count(*) FROM secrets_store.secret_values), (SELECT n FROM values_before),
+          'and leaves no sealed value for the row it did not insert');
+SELECT is((ss_test.attempt('ss_bob', $q$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, value) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'PAYMENT_KEY', '{workers}', 'upserted') ON CONFLICT (account_id, store_id, name) DO UPDATE SET value = EXCLUDED.value$q$)).outcome,
+          '0A000', 'a value that ON CONFLICT DO UPDATE would drop is refused, not lost: 0A000');
+SELECT is((ss_test.attempt('ss_bob', $q$INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, comment) VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'PAYMENT_KEY', '{workers}', 'upserted') ON CONFLICT (account_id, store_id, name) DO UPDATE SET comment = EXCLUDED.comment$q$)).outcome,
+          'allowed', 'an upsert of metadata works');
 
 -- duplicate: same value, sealed anew for the new secret
 INSERT INTO ids VALUES ('copy', ss_test.run_as('ss_bob', format(

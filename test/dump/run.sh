@@ -21,7 +21,7 @@
 # stopped clusters for inspection).  Never prints a value or a bearer token.
 # Output is TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 PGBIN=$(pg_config --bindir)
 export PATH="$PGBIN:$PATH"
@@ -147,14 +147,15 @@ finish() {
 }
 
 # ---------------------------------------------------------------------------
-# psql: sql DIR PORT [psql options] (SQL on stdin or -c); superuser postgres
+# psql: sql DIR PORT [psql options] (SQL on stdin or -c), in database $DB (or
+# $ON_DB), as the superuser postgres
 # unless -U is given.  Unaligned, tuples only, stops at the first error.
 # ---------------------------------------------------------------------------
 sql() {
     local dir=$1 port=$2
     shift 2
     SS_VALUE=$VALUE SS_VALUE2=$VALUE2 SS_VALUE3=$VALUE3 SS_TOKEN=$TOKEN \
-        psql -X -A -t -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d "$DB" "$@" 2>"$ERR"
+        psql -X -A -t -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d "${ON_DB:-$DB}" "$@" 2>"$ERR"
 }
 src() { sql "$SRC" "$SRC_PORT" "$@"; }
 dst() { sql "$DST" "$DST_PORT" "$@"; }
@@ -265,9 +266,9 @@ crash_lines() {     # crash_lines DIR
 # ---------------------------------------------------------------------------
 echo "# source cluster $SRC (port $SRC_PORT)"
 step "source cluster started" cluster "$SRC" "$SRC_PORT" fresh
-SRC_STARTED=$(DB=postgres src -c "$CRASH_SQL")
+SRC_STARTED=$(ON_DB=postgres src -c "$CRASH_SQL")
 make_source_db() {
-    DB=postgres src -c "CREATE DATABASE $DB" &&
+    ON_DB=postgres src -c "CREATE DATABASE $DB" &&
         src -c "CREATE EXTENSION secrets_store" &&
         src -f test/fixtures/people.sql
 }
@@ -378,7 +379,7 @@ start_with_source_key() {
         cluster "$DST" "$DST_PORT" start
 }
 step "target cluster started with a copy of the source's master key" start_with_source_key
-DST_STARTED=$(DB=postgres dst -c "$CRASH_SQL")
+DST_STARTED=$(ON_DB=postgres dst -c "$CRASH_SQL")
 restore_into "$DST" "$DST_PORT"
 
 is "$(dst -c "SELECT secrets_store.master_key_id()")" "$SRC_KEY_ID" "target: the same master key id as the source"
@@ -438,7 +439,7 @@ is "$(dst -c "SELECT (SELECT count(*) FROM secrets_store.secret_values) || ' ' |
 is "$(dst -c "$USAGE_SQL") $(dst -c "$QUOTA_SQL")" \
    "$SRC_USAGE $(src -c "$QUOTA_SQL" | awk -F, '{ printf "%s,%s,%s,%s", $1, $2 + 1, $3, $4 }')" \
    "... and counted: Acme's secrets usage is one more than in the source"
-is "$(DB=postgres dst -c "$CRASH_SQL")" "$DST_STARTED" "target: the server never restarted"
+is "$(ON_DB=postgres dst -c "$CRASH_SQL")" "$DST_STARTED" "target: the server never restarted"
 is "$(crash_lines "$DST")" "" "target: no crash in the server log"
 
 # ---------------------------------------------------------------------------
@@ -447,15 +448,15 @@ is "$(crash_lines "$DST")" "" "target: no crash in the server log"
 echo "# target cluster without a master key: $NOKEY (port $NOKEY_PORT)"
 start_without_key() {
     cluster "$NOKEY" "$NOKEY_PORT" fresh &&
-        DB=postgres nokey -c "ALTER SYSTEM SET secrets_store.master_key_file = ''" -c "SELECT pg_reload_conf()" &&
+        ON_DB=postgres nokey -c "ALTER SYSTEM SET secrets_store.master_key_file = ''" -c "SELECT pg_reload_conf()" &&
         for _ in $(seq 50); do
-            [ -z "$(DB=postgres nokey -c "SHOW secrets_store.master_key_file")" ] && return 0
+            [ -z "$(ON_DB=postgres nokey -c "SHOW secrets_store.master_key_file")" ] && return 0
             sleep 0.1
         done
     return 1
 }
 step "target cluster started, then secrets_store.master_key_file = '' (ALTER SYSTEM, reload)" start_without_key
-NOKEY_STARTED=$(DB=postgres nokey -c "$CRASH_SQL")
+NOKEY_STARTED=$(ON_DB=postgres nokey -c "$CRASH_SQL")
 restore_into "$NOKEY" "$NOKEY_PORT"
 differ=
 for t in $TABLES; do
@@ -480,9 +481,9 @@ is "$(error_of "$NOKEY" "$NOKEY_PORT" ss_bob \
    "no key: writing a value fails with 55000 too"
 is "$(nokey -c "SELECT (SELECT count(*) FROM secrets_store.secret_values) || ' ' || (SELECT count(*) FROM secrets_store.audit_events)")" \
    "$counts_before" "... and changes nothing (values and audit trail as before)"
-is "$(nokey -c "SELECT 1")|$(DB=postgres nokey -c "$CRASH_SQL")" "1|$NOKEY_STARTED" \
+is "$(nokey -c "SELECT 1")|$(ON_DB=postgres nokey -c "$CRASH_SQL")" "1|$NOKEY_STARTED" \
    "no key: the server still answers, never restarted"
 is "$(crash_lines "$NOKEY")" "" "no key: no crash in the server log"
-is "$(DB=postgres src -c "$CRASH_SQL")|$(crash_lines "$SRC")" "$SRC_STARTED|" "source: the server never restarted or crashed"
+is "$(ON_DB=postgres src -c "$CRASH_SQL")|$(crash_lines "$SRC")" "$SRC_STARTED|" "source: the server never restarted or crashed"
 
 finish

@@ -15,7 +15,7 @@
 # both servers and removes them whatever happens (SS_REPL_KEEP=1 keeps the
 # stopped clusters).  Never prints a value or a bearer token.  Output is TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 PGBIN=$(pg_config --bindir)
 export PATH="$PGBIN:$PATH"
@@ -144,14 +144,15 @@ finish() {
 }
 
 # ---------------------------------------------------------------------------
-# psql: sql DIR PORT [psql options] (SQL on stdin or -c); superuser postgres
+# psql: sql DIR PORT [psql options] (SQL on stdin or -c), in database $DB (or
+# $ON_DB), as the superuser postgres
 # unless -U is given.  Unaligned, tuples only, stops at the first error.
 # ---------------------------------------------------------------------------
 sql() {
     local dir=$1 port=$2
     shift 2
     SS_VALUE=$VALUE SS_VALUE2=$VALUE2 SS_TOKEN=$TOKEN \
-        psql -X -A -t -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d "$DB" "$@" 2>"$ERR"
+        psql -X -A -t -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d "${ON_DB:-$DB}" "$@" 2>"$ERR"
 }
 primary() { sql "$PRIMARY" "$PRIMARY_PORT" "$@"; }
 standby() { sql "$STANDBY" "$STANDBY_PORT" "$@"; }
@@ -179,8 +180,8 @@ wait_for() {
 # the standby has replayed everything the primary has written so far
 wait_replayed() {
     local lsn
-    lsn=$(DB=postgres primary -c "SELECT pg_current_wal_lsn()") || return 1
-    replayed() { DB=postgres standby -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'"; }
+    lsn=$(ON_DB=postgres primary -c "SELECT pg_current_wal_lsn()") || return 1
+    replayed() { ON_DB=postgres standby -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'"; }
     wait_for replayed
 }
 
@@ -230,14 +231,14 @@ echo "# primary $PRIMARY (port $PRIMARY_PORT), standby $STANDBY (port $STANDBY_P
 stop_standby
 rm -rf "$STANDBY"
 step "primary cluster started" cluster fresh
-is "$(DB=postgres primary -c "SELECT current_setting('wal_level') IN ('replica', 'logical') AND current_setting('max_wal_senders')::int > 0")" \
+is "$(ON_DB=postgres primary -c "SELECT current_setting('wal_level') IN ('replica', 'logical') AND current_setting('max_wal_senders')::int > 0")" \
    "t" "primary: wal_level and max_wal_senders allow streaming replication"
 allow_replication() {
     local hba
-    hba=$(DB=postgres primary -c "SHOW hba_file") || return 1
+    hba=$(ON_DB=postgres primary -c "SHOW hba_file") || return 1
     if ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$hba"; then
         echo "host replication all 127.0.0.1/32 trust" >>"$hba" &&
-            DB=postgres primary -c "SELECT pg_reload_conf()"
+            ON_DB=postgres primary -c "SELECT pg_reload_conf()"
     fi
 }
 step "primary: pg_hba.conf has host replication all 127.0.0.1/32 trust" allow_replication
@@ -258,17 +259,17 @@ CONF
 }
 step "standby made with pg_basebackup -R -X stream from 127.0.0.1:$PRIMARY_PORT, with a copy of the master key" make_standby
 step "standby started" as_owner pg_ctl -D "$STANDBY/data" -l "$STANDBY/server.log" -w -t 60 start
-STANDBY_STARTED=$(DB=postgres standby -c "SELECT pg_postmaster_start_time()")
-in_recovery() { DB=postgres standby -c "SELECT pg_is_in_recovery()"; }
+STANDBY_STARTED=$(ON_DB=postgres standby -c "SELECT pg_postmaster_start_time()")
+in_recovery() { ON_DB=postgres standby -c "SELECT pg_is_in_recovery()"; }
 step "standby: pg_is_in_recovery()" wait_for in_recovery
-streaming() { DB=postgres primary -c "SELECT count(*) = 1 FROM pg_stat_replication WHERE state = 'streaming'"; }
+streaming() { ON_DB=postgres primary -c "SELECT count(*) = 1 FROM pg_stat_replication WHERE state = 'streaming'"; }
 step "primary: pg_stat_replication shows the standby streaming" wait_for streaming
 
 # ---------------------------------------------------------------------------
 # 2. on the primary
 # ---------------------------------------------------------------------------
 make_primary_db() {
-    DB=postgres primary -c "CREATE DATABASE $DB" &&
+    ON_DB=postgres primary -c "CREATE DATABASE $DB" &&
         primary -c "CREATE EXTENSION secrets_store" &&
         primary -f test/fixtures/people.sql
 }
@@ -370,7 +371,7 @@ is "$(readonly_error "$(standby_error_of postgres \
    "ok" "standby: even a superuser's INSERT into the audit trail fails with 25006"
 is "$(grep -c -F -f <(printf '%s\n' "$VALUE2") "$STANDBY/server.log")" "0" \
    "standby: the refused value reached no log line"
-is "$(standby -c "SELECT pg_is_in_recovery() || ' ' || (SELECT count(*) FROM secrets_store.secrets WHERE name = 'FROM_STANDBY')")|$(DB=postgres standby -c "SELECT pg_postmaster_start_time()")" \
+is "$(standby -c "SELECT pg_is_in_recovery() || ' ' || (SELECT count(*) FROM secrets_store.secrets WHERE name = 'FROM_STANDBY')")|$(ON_DB=postgres standby -c "SELECT pg_postmaster_start_time()")" \
    "true 0|$STANDBY_STARTED" "standby: still answers afterwards, never restarted"
 is "$(crash_lines "$STANDBY/server.log")" "" "standby: no crash in its server log"
 
