@@ -70,7 +70,10 @@ run_tap() {
     failed=$((failed + tap_failed))
 }
 run_tap "connection-pool tests (pgbouncer, transaction mode, one server connection)" test/pool/run.sh "$DB"
+run_tap "ORM examples through pgbouncer (SQLAlchemy, Knex)" test/orm/run.sh "$DB"
 run_tap "canary test (no secret value in logs, statistics, data files or WAL)" test/canary/run.sh "$DB"
+run_tap "dump and restore into fresh clusters (with and without the master key)" test/dump/run.sh
+run_tap "hot standby (streaming replica)" test/replica/run.sh
 run_tap "packaging (META.json agrees with the control file)" test/meta/check.sh
 rm -f "$log"
 
