@@ -3,6 +3,7 @@
 -- (PostgreSQL leaves the key out under row-level security).  Upserts keep
 -- working.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SET ROLE ss_bob;
 INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes)
 VALUES (ss_test.id('acme'), ss_test.id('acme.store'), 'API_KEY', '{workers}');

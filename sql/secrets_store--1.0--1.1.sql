@@ -241,3 +241,72 @@ LANGUAGE C;
 REVOKE ALL ON FUNCTION @extschema@.store_value() FROM PUBLIC;
 CREATE TRIGGER secrets_store_value AFTER INSERT ON @extschema@.secrets
     FOR EACH ROW EXECUTE FUNCTION @extschema@.store_value();
+
+-------------------------------------------------------------------------------
+-- 6. create_secret and duplicate_secret check for a duplicate name instead of
+--    catching the unique violation: no subtransaction per call.
+-------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION @extschema@.create_secret(store_id uuid, name text, value @extschema@.secret_value,
+    scopes @extschema@.scope[], comment text DEFAULT '')
+RETURNS uuid
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    acct uuid := secrets_store.account_of('secrets_store.stores', create_secret.store_id);
+    new_id uuid;
+BEGIN
+    IF acct IS NULL THEN
+        PERFORM secrets_store.not_found('store', create_secret.store_id);
+    END IF;
+    PERFORM secrets_store.require_action(acct, 'secret.create');
+    -- a check, not an exception handler: a subtransaction per call would cost
+    -- more than the insert (a concurrent duplicate still meets the index)
+    IF secrets_store.secret_scopes(acct, create_secret.store_id, create_secret.name) IS NOT NULL THEN
+        RAISE EXCEPTION 'a secret named "%" already exists in this store', create_secret.name
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Secret names are unique within a store; edit the existing secret or choose another name.';
+    END IF;
+    INSERT INTO secrets_store.secrets (account_id, store_id, name, value, scopes, comment)
+    VALUES (acct, create_secret.store_id, create_secret.name, create_secret.value,
+            create_secret.scopes, coalesce(create_secret.comment, ''))
+    RETURNING id INTO new_id;
+    RETURN new_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.duplicate_secret(secret_id uuid, name text,
+    scopes @extschema@.scope[] DEFAULT NULL, comment text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    acct uuid := secrets_store.account_of('secrets_store.secrets', duplicate_secret.secret_id);
+    source record;
+    new_id uuid;
+BEGIN
+    IF acct IS NULL THEN
+        PERFORM secrets_store.not_found('secret', duplicate_secret.secret_id);
+    END IF;
+    PERFORM secrets_store.require_action(acct, 'secret.duplicate');
+    SELECT s.store_id, s.scopes, s.comment INTO source FROM secrets_store.secrets s
+     WHERE s.account_id = acct AND s.id = duplicate_secret.secret_id;
+    IF NOT FOUND THEN
+        PERFORM secrets_store.not_found('secret', duplicate_secret.secret_id);
+    END IF;
+    IF secrets_store.secret_scopes(acct, source.store_id, duplicate_secret.name) IS NOT NULL THEN
+        RAISE EXCEPTION 'a secret named "%" already exists in this store', duplicate_secret.name
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Choose another name for the duplicate.';
+    END IF;
+    -- the value is copied inside C, sealed for transit, bound to this account
+    INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes, comment, value)
+    VALUES (acct, source.store_id, duplicate_secret.name,
+            coalesce(duplicate_secret.scopes, source.scopes),
+            coalesce(duplicate_secret.comment, source.comment),
+            secrets_store.sealed_copy_of(acct, duplicate_secret.secret_id))
+    RETURNING id INTO new_id;
+    RETURN new_id;
+END
+$$;

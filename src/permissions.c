@@ -759,6 +759,46 @@ mask_from_names(ArrayType *names)
 }
 
 /*
+ * The mask of an action list, remembered for the last few lists seen: a
+ * prepared statement's policy builds its expression state anew at every
+ * execution, so fn_extra alone would parse the same list each time.  The
+ * actions are fixed names, so a list's mask never changes.
+ */
+#define MASK_CACHE_SIZE 8
+
+typedef struct MaskCacheEntry
+{
+	ArrayType  *names;			/* a copy, in TopMemoryContext */
+	ActionMask	mask;
+} MaskCacheEntry;
+
+static MaskCacheEntry mask_cache[MASK_CACHE_SIZE];
+static int	mask_cache_next = 0;
+
+static ActionMask
+cached_mask_from_names(ArrayType *names)
+{
+	Size		size = VARSIZE(names);
+	ActionMask	mask;
+	MaskCacheEntry *entry;
+
+	for (int i = 0; i < MASK_CACHE_SIZE; i++)
+		if (mask_cache[i].names != NULL && VARSIZE(mask_cache[i].names) == size &&
+			memcmp(mask_cache[i].names, names, size) == 0)
+			return mask_cache[i].mask;
+
+	mask = mask_from_names(names);
+	entry = &mask_cache[mask_cache_next];
+	mask_cache_next = (mask_cache_next + 1) % MASK_CACHE_SIZE;
+	if (entry->names)
+		pfree(entry->names);
+	entry->names = MemoryContextAlloc(TopMemoryContext, size);
+	memcpy(entry->names, names, size);
+	entry->mask = mask;
+	return mask;
+}
+
+/*
  * Whether the argument of accounts_with() at this call site is a constant
  * (as in every policy, once planned).  A parameter or variable can change
  * between calls, so its mask must not be cached.
@@ -803,7 +843,7 @@ ss_accounts_with(PG_FUNCTION_ARGS)
 		mask = *(ActionMask *) fcinfo->flinfo->fn_extra;
 	else
 	{
-		mask = mask_from_names(PG_GETARG_ARRAYTYPE_P(0));
+		mask = cached_mask_from_names(PG_GETARG_ARRAYTYPE_P(0));
 		if (argument_is_constant(fcinfo->flinfo))
 		{
 			ActionMask *saved = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
