@@ -138,11 +138,12 @@ CREATE FUNCTION @extschema@.release_quota()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'ss_release_quota'
 LANGUAGE C;
-CREATE TRIGGER stores_take_quota BEFORE INSERT ON @extschema@.stores
+-- AFTER INSERT: a row INSERT ... ON CONFLICT never inserts is never counted
+CREATE TRIGGER stores_take_quota AFTER INSERT ON @extschema@.stores
     FOR EACH ROW EXECUTE FUNCTION @extschema@.take_quota('stores');
 CREATE TRIGGER stores_release_quota AFTER DELETE ON @extschema@.stores
     FOR EACH ROW EXECUTE FUNCTION @extschema@.release_quota('stores');
-CREATE TRIGGER secrets_15_take_quota BEFORE INSERT ON @extschema@.secrets
+CREATE TRIGGER secrets_take_quota AFTER INSERT ON @extschema@.secrets
     FOR EACH ROW EXECUTE FUNCTION @extschema@.take_quota('secrets');
 CREATE TRIGGER secrets_release_quota AFTER DELETE ON @extschema@.secrets
     FOR EACH ROW EXECUTE FUNCTION @extschema@.release_quota('secrets');

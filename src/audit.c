@@ -91,6 +91,14 @@ ss_audit_note_value(const pg_uuid_t *secret_id, const pg_uuid_t *duplicated_from
 	MemoryContextSwitchTo(old);
 }
 
+static NotedValue *take_noted_value(const pg_uuid_t *secret_id);
+
+void
+ss_audit_forget_value(const pg_uuid_t *secret_id)
+{
+	(void) take_noted_value(secret_id);
+}
+
 /* the note for this secret, removed from the list, or NULL */
 static NotedValue *
 take_noted_value(const pg_uuid_t *secret_id)

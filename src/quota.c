@@ -4,9 +4,10 @@
  *	  Store and secret quotas, kept as counters.
  *
  * Each account's usage is a row of secrets_store.account_usage, maintained
- * by triggers on stores and secrets: take_quota() before an INSERT adds one
+ * by triggers on stores and secrets: take_quota() after an INSERT adds one
  * and refuses the row if that passes the account's limit; release_quota()
- * after a DELETE takes one away.  Adding one is an upsert that locks the
+ * after a DELETE takes one away.  Both run AFTER the row change, so a row
+ * that INSERT ... ON CONFLICT never inserts is never counted.  Adding one is an upsert that locks the
  * account's usage row until the transaction ends, so concurrent writers in
  * one account are serialised and count each other exactly, and a check
  * costs the same whatever the account holds.  Both are trigger functions
@@ -91,8 +92,8 @@ account_limit(Datum account, bool secrets)
 }
 
 /*
- * take_quota() -- BEFORE INSERT ROW on stores ('stores') and secrets
- * ('secrets').
+ * take_quota() -- AFTER INSERT ROW on stores ('stores') and secrets
+ * ('secrets'): an error here undoes the insert.
  */
 Datum
 ss_take_quota(PG_FUNCTION_ARGS)
@@ -106,11 +107,11 @@ ss_take_quota(PG_FUNCTION_ARGS)
 	int64		used;
 	int			limit;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("take_quota() must be a BEFORE INSERT ROW trigger")));
+				 errmsg("take_quota() must be an AFTER INSERT ROW trigger")));
 	secrets = kind_is_secrets(trigdata);
 	account = account_of_row(trigdata, trigdata->tg_trigtuple);
 	values[0] = account;
@@ -128,7 +129,7 @@ ss_take_quota(PG_FUNCTION_ARGS)
 				 secrets ?
 				 errhint("Delete secrets that are no longer used, or ask an operator to raise account_limits.max_secrets.") :
 				 errhint("Use the existing store, delete one, or ask an operator to raise account_limits.max_stores.")));
-	return PointerGetDatum(trigdata->tg_trigtuple);
+	return PointerGetDatum(NULL);
 }
 
 /*

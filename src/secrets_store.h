@@ -211,6 +211,7 @@ extern void ss_audit_refusal(const pg_uuid_t *account_id, const char *attempted,
 extern void ss_audit_note_value(const pg_uuid_t *secret_id,
 								const pg_uuid_t *duplicated_from);
 extern void ss_register_audit_callbacks(void);
+extern void ss_audit_forget_value(const pg_uuid_t *secret_id);
 extern void ss_register_value_callbacks(void);
 
 /* ---------------------------------------------------------------------

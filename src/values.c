@@ -143,6 +143,20 @@ ss_register_value_callbacks(void)
 	RegisterSubXactCallback(values_subxact_callback, NULL);
 }
 
+/* drop what an earlier, never inserted row with this id left waiting */
+static void
+forget_pending(const pg_uuid_t *secret_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending_values)
+	{
+		if (memcmp(&((PendingValue *) lfirst(lc))->secret_id, secret_id, UUID_LEN) == 0)
+			pending_values = foreach_delete_current(pending_values, lc);
+	}
+	ss_audit_forget_value(secret_id);
+}
+
 static void
 defer_sealed(const pg_uuid_t *secret_id, const pg_uuid_t *account_id,
 			 const pg_uuid_t *store_id, const char *name, bytea *sealed)
@@ -259,6 +273,8 @@ ss_seal_value(PG_FUNCTION_ARGS)
 	value_att = attnameAttNum(rel, "value", false);
 	status_att = attnameAttNum(rel, "status", false);
 	value = heap_getattr(tuple, value_att, desc, &isnull);
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		forget_pending(uuid_column(tuple, desc, rel, "id"));
 
 	columns[0] = value_att;
 	columns[1] = status_att;

@@ -4,7 +4,7 @@
 -- skip the guards, a disabled token stays disabled, internal functions
 -- refuse odd input cleanly.
 BEGIN;
-SELECT plan(31);
+SELECT plan(33);
 
 -- 1. Code that writes as the table owner pins search_path: an operator the
 --    caller defines never runs with the owner's rights.
@@ -107,6 +107,20 @@ SELECT is((ss_test.attempt('ss_bob', $q$DO $d$ BEGIN
               PERFORM secrets_store.create_secret(ss_test.id('acme.store'), 'FOURTH', NULL, '{workers}');
           END $d$ $q$)).message,
           'maximum secrets exceeded: the account has 2 of 2 secrets', 'deleting one frees exactly one place');
+SELECT is((ss_test.attempt('ss_bob', $q$DO $d$ BEGIN
+              UPDATE secrets_store.account_limits SET max_secrets = 3 WHERE account_id = ss_test.id('acme');
+          END $d$ $q$)).outcome, '42501', '(an Admin cannot raise the limit)');
+UPDATE secrets_store.account_limits SET max_secrets = 3 WHERE account_id = ss_test.id('acme');
+SELECT is((ss_test.attempt('ss_bob', $q$DO $d$ BEGIN
+              INSERT INTO secrets_store.secrets (account_id, store_id, name, scopes)
+              SELECT ss_test.id('acme'), ss_test.id('acme.store'), 'API_KEY', '{workers}'
+              FROM generate_series(1, 10) ON CONFLICT DO NOTHING;
+              INSERT INTO secrets_store.stores (account_id, name)
+              VALUES (ss_test.id('acme'), 'acme-main') ON CONFLICT DO NOTHING;
+              PERFORM secrets_store.create_secret(ss_test.id('acme.store'), 'THIRD', NULL, '{workers}');
+          END $d$ $q$)).outcome,
+          'allowed', 'rows that INSERT ... ON CONFLICT does not insert are not counted against the quota');
+UPDATE secrets_store.account_limits SET max_secrets = 2 WHERE account_id = ss_test.id('acme');
 SELECT is((ss_test.attempt('ss_alice', $$SELECT secrets_store.recount_usage()$$)).outcome, '42501',
           'only operators recount usage: 42501');
 SELECT is((ss_test.attempt('ss_oscar', $$SELECT secrets_store.recount_usage()$$)).outcome, 'allowed',
