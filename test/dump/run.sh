@@ -209,15 +209,7 @@ RESET ROLE;
 SQL
 }
 step "values written (ss_bob in Acme, ss_gina in Globex) and a runtime login role granted" write_values
-if TOKEN=$(src -c "SET ROLE ss_alice" \
-              -c "SELECT secrets_store.create_api_token(ss_test.id('acme'), 'dump test', '{secrets_store_read}')") &&
-   [ ${#TOKEN} -eq 90 ]; then
-    pass "an API token issued by ss_alice"
-else
-    TOKEN=
-    fail "an API token issued by ss_alice"
-    bail "no token"
-fi
+issue_token "$SRC" "$SRC_PORT" "dump test" "an API token issued by ss_alice"
 is "$(sql "$SRC" "$SRC_PORT" -U "$RUNTIME" <<'SQL'
 \getenv v SS_VALUE
 SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'shop', 'API') = :'v';

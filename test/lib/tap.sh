@@ -79,3 +79,17 @@ sql() {
     SS_VALUE=${VALUE:-} SS_VALUE2=${VALUE2:-} SS_VALUE3=${VALUE3:-} SS_TOKEN=${TOKEN:-} \
         psql -X -A -t -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d "${ON_DB:-$DB}" "$@" 2>"$ERR"
 }
+
+# issue_token DIR PORT NAME LABEL: ss_alice issues a Secrets Store Read token
+# for Acme into $TOKEN (a test step: bails out if it fails)
+issue_token() {
+    if TOKEN=$(sql "$1" "$2" -c "SET ROLE ss_alice" \
+                  -c "SELECT secrets_store.create_api_token(ss_test.id('acme'), '$3', '{secrets_store_read}')") &&
+       [ ${#TOKEN} -eq 90 ]; then
+        pass "$4"
+    else
+        TOKEN=
+        fail "$4"
+        bail "no token"
+    fi
+}

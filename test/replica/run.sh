@@ -206,15 +206,7 @@ SELECT secrets_store.update_secret(ss_test.id('acme.api_key'), value => :'v');
 SQL
 }
 step "primary: a value behind Acme's shop/API binding (ss_bob), a runtime login role" write_value
-if TOKEN=$(primary -c "SET ROLE ss_alice" \
-                  -c "SELECT secrets_store.create_api_token(ss_test.id('acme'), 'replica test', '{secrets_store_read}')") &&
-   [ ${#TOKEN} -eq 90 ]; then
-    pass "primary: an API token issued by ss_alice"
-else
-    TOKEN=
-    fail "primary: an API token issued by ss_alice"
-    bail "no token"
-fi
+issue_token "$PRIMARY" "$PRIMARY_PORT" "replica test" "primary: an API token issued by ss_alice"
 is "$(sql "$PRIMARY" "$PRIMARY_PORT" -U "$RUNTIME" <<'SQL'
 \getenv v SS_VALUE
 SELECT secrets_store.get_bound_secret(ss_test.id('acme'), 'shop', 'API') = :'v';
